@@ -1,0 +1,22 @@
+# lio: reproduce "Can Neural Networks Improve Classical Optimization of Inverse Problems?"
+#   snakemake --cores all                                   # the paper's full sweep
+#   snakemake --cores all --configfile config/quick.yaml    # tiny sweep, minutes on a laptop
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/solve.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,180 @@
+"""One function per workflow step: the Snakemake scripts are thin wrappers around these.
+
+Precision: data, BFGS and refinement run in float64 (x64 is switched on here); networks train
+in float32 (their inputs are cast at the network boundary).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from lio import metrics, results
+from lio.methods import METHODS, BFGSSettings, make_method, refine
+from lio.problems import Problem, make_problem
+from lio.provenance import provenance
+
+
+def enable_float64() -> None:
+    jax.config.update("jax_enable_x64", True)
+
+
+def bfgs_settings(config: dict[str, Any]) -> BFGSSettings:
+    return BFGSSettings(**config.get("bfgs", {}))
+
+
+def problem_of(config: dict[str, Any], experiment: str) -> Problem:
+    block = config["experiments"][experiment]
+    return make_problem(block["problem"], block.get("params"))
+
+
+def keys(seed: int, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(problem set, training set, network init) keys: a seed fixes all three, per n."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), n)
+    return tuple(jax.random.split(key, 3))
+
+
+def sample_data(config: dict[str, Any], experiment: str, n: int, seed: int, path: str) -> None:
+    """Draw the problem set and the labelled training set of (experiment, n, seed)."""
+    enable_float64()
+    problem = problem_of(config, experiment)
+    key_problems, key_training, _ = keys(seed, n)
+    problems = problem.sample(key_problems, n)
+    training_set = problem.sample_training_set(key_training, n)
+    dataset = results.problem_set_to_dataset(problem, problems, "problems").merge(
+        results.problem_set_to_dataset(problem, training_set, "training")
+    )
+    dataset.attrs.update(
+        problem=experiment,
+        n=n,
+        seed=seed,
+        **provenance({"experiment": config["experiments"][experiment]}),
+    )
+    results.write_atomic(dataset, path)
+
+
+def solve(
+    config: dict[str, Any],
+    experiment: str,
+    method_name: str,
+    n: int,
+    seed: int,
+    data_path: str,
+    out_path: str,
+) -> None:
+    """Run one method on one problem set, refine with BFGS, write the run's netCDF."""
+    enable_float64()
+    problem = problem_of(config, experiment)
+    block = config["experiments"][experiment]
+    settings = bfgs_settings(config)
+    method = make_method(method_name, block["methods"].get(method_name), settings)
+    data = results.open_dataset(data_path)
+    problems = results.dataset_to_problem_set(data, "problems")
+    training_set = (
+        results.dataset_to_problem_set(data, "training") if method.needs_training_set else None
+    )
+    _, _, key_init = keys(seed, n)
+    print(f"[{experiment}/{method_name}/n{n}/seed{seed}] solving on {jax.devices()[0]}", flush=True)
+    start = time.perf_counter()
+    unrefined = method.solve(problem, problems, training_set, key_init)
+    refined = refine(problem, problems, unrefined, settings) if method.refine else unrefined
+    total = time.perf_counter() - start
+    print(
+        f"[{experiment}/{method_name}/n{n}/seed{seed}] L/n unrefined "
+        f"{np.nanmean(unrefined.loss):.6g} refined {np.nanmean(refined.loss):.6g} in {total:.1f}s",
+        flush=True,
+    )
+    run_config = {
+        "experiment": experiment,
+        "problem": block["problem"],
+        "params": block.get("params", {}),
+        "method": block["methods"].get(method_name) or {},
+        "bfgs": config.get("bfgs", {}),
+    }
+    dataset = results.run_to_dataset(
+        problem,
+        problems,
+        unrefined,
+        refined,
+        {"problem": experiment, "method": method_name, "n": n, "seed": seed,
+         **provenance(run_config)},
+    )
+    results.write_atomic(dataset, out_path)
+
+
+def aggregate(paths: list[str], out_path: str) -> None:
+    results.write_atomic(results.aggregate(paths), out_path)
+
+
+def comparison_table(config: dict[str, Any], aggregate_paths: dict[str, str]) -> pd.DataFrame:
+    """Better/equal fractions (refined and unrefined) for every experiment."""
+    options = config["comparison"]
+    frames = []
+    for experiment, path in aggregate_paths.items():
+        dataset = results.open_dataset(path)
+        for stage in ("refined", "unrefined"):
+            frame = metrics.fractions(
+                dataset,
+                stage,
+                rtol=options["rtol"],
+                atol=options["atol"],
+                resamples=options["bootstrap_resamples"],
+                confidence=options["confidence"],
+            )
+            frame.insert(0, "experiment", experiment)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_tables(
+    config: dict[str, Any], aggregate_paths: dict[str, str], csv: str, markdown: str, latex: str
+) -> None:
+    table = comparison_table(config, aggregate_paths)
+    Path(csv).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(csv, index=False, float_format="%.6f")
+    Path(markdown).write_text(metrics.markdown_table(table))
+    Path(latex).write_text(
+        "% refined\n"
+        + metrics.latex_table(table, "refined")
+        + "% unrefined\n"
+        + metrics.latex_table(table, "unrefined")
+    )
+
+
+__all__ = ["METHODS", "aggregate", "sample_data", "solve", "write_tables"]
+
+
+def figure_panel(
+    config: dict[str, Any],
+    experiment: str,
+    panel: str,
+    options: dict[str, Any],
+    input_path: str,
+    png: str,
+    pdf: str,
+) -> None:
+    """Draw one panel of an experiment's figure from its data file or aggregate."""
+    from lio import figures
+
+    enable_float64()
+    dataset = results.open_dataset(input_path)
+    if panel in ("a", "b"):
+        problem = problem_of(config, experiment)
+        problems = results.dataset_to_problem_set(dataset, "problems")
+        if panel == "a":
+            figures.example_observation(problem, problems, options["example"], png, pdf)
+        else:
+            figures.loss_landscape(
+                problem, problems, options["example"], options["landscape_points"], png, pdf
+            )
+    elif panel == "c":
+        figures.optimisation_curves(dataset, options["curves_n"], png, pdf)
+    elif panel == "d":
+        figures.refined_loss_by_n(dataset, png, pdf)
+    else:
+        raise ValueError(f"figure panel {panel!r} is not known; expected one of a, b, c, d.")

@@ -1,0 +1,157 @@
+"""The four panels of every experiment (paper Figs. 2-5), one function per panel.
+
+Consistent style across experiments: one colour per method, log axes for losses and n,
+mean ± std bands over seeds. Each panel is written as PNG (README, report) and PDF (paper).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from lio.problems.base import Problem, ProblemSet  # noqa: E402
+
+METHOD_COLORS = {
+    "bfgs": "#444444",
+    "reparameterized": "#d62728",
+    "supervised": "#1f77b4",
+    "neural_adjoint": "#2ca02c",
+}
+METHOD_LABELS = {
+    "bfgs": "BFGS",
+    "reparameterized": "Reparameterized",
+    "supervised": "Supervised",
+    "neural_adjoint": "Neural adjoint",
+}
+FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
+
+
+def _style() -> None:
+    sns.set_theme(context="paper", style="ticks", font_scale=0.9)
+
+
+def _save(figure, png: str, pdf: str) -> None:
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(png, dpi=200)
+    figure.savefig(pdf)
+    plt.close(figure)
+
+
+def _color(method: str) -> str:
+    return METHOD_COLORS.get(method, "#9467bd")
+
+
+def example_observation(problem: Problem, problems: ProblemSet, index: int, png: str, pdf: str):
+    """Panel (a): the observation of one problem and the noise-free forward model."""
+    _style()
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    observed = np.asarray(problems.observed[index])
+    clean = np.asarray(problem.forward(problems.solution[index], problems.condition[index]))
+    if observed.ndim == 1:
+        ax.plot(observed, lw=0.8, color="#999999", label="observed $y$")
+        ax.plot(clean, lw=1.0, color="#d62728", label="$F(\\xi^*)$")
+        ax.set_xlabel("sample")
+        ax.set_ylabel("signal")
+        ax.legend(frameon=False, fontsize="small")
+    else:
+        image = ax.imshow(observed, aspect="auto", cmap="RdBu_r")
+        figure.colorbar(image, ax=ax)
+    truth = ", ".join(
+        f"{name}={value:.3g}"
+        for name, value in zip(problem.parameter_names, np.asarray(problems.solution[index]))
+    )
+    ax.set_title(f"(a) example, {truth}", fontsize="medium")
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def landscape(
+    problem: Problem, problems: ProblemSet, index: int, points: int, parameter: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loss and its derivative along one parameter (others at the truth) across the box."""
+    lower, upper = problem.bounds
+    grid = jnp.linspace(lower[parameter], upper[parameter], points)
+    truth = problems.solution[index]
+    condition, observed = problems.condition[index], problems.observed[index]
+
+    def loss_at(value):
+        return problem.loss(truth.at[parameter].set(value), condition, observed)
+
+    values, grads = jax.vmap(jax.value_and_grad(loss_at))(grid)
+    return np.asarray(grid), np.asarray(values), np.asarray(grads)
+
+
+def loss_landscape(
+    problem: Problem, problems: ProblemSet, index: int, points: int, png: str, pdf: str
+):
+    """Panel (b): L and dL/dxi along the first parameter, truth and prior mean marked."""
+    _style()
+    grid, values, grads = landscape(problem, problems, index, points)
+    name = problem.parameter_names[0]
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    ax.plot(grid, values, color="#d62728", lw=1.0, label="$L$")
+    ax.set_xlabel(name)
+    ax.set_ylabel("loss $L$", color="#d62728")
+    twin = ax.twinx()
+    twin.plot(grid, grads, color="#1f77b4", lw=0.6, alpha=0.8, label="$\\partial L/\\partial$" + name)
+    twin.set_ylabel(f"$\\partial L / \\partial {name}$", color="#1f77b4")
+    ax.axvline(float(problems.solution[index, 0]), color="k", ls="--", lw=0.8, label="truth")
+    ax.axvline(float(problem.prior_mean[0]), color="k", ls=":", lw=0.8, label="BFGS start")
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    ax.set_title("(b) loss and gradient landscape", fontsize="medium")
+    _save(figure, png, pdf)
+
+
+def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
+    """Panel (c): L/n along each method's optimisation (unrefined), mean ± std over seeds."""
+    _style()
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    for method in aggregate["method"].values:
+        curves = aggregate["curve"].sel({"method": method, "n": n}).values  # seed x iteration
+        length = int(np.max(np.sum(np.isfinite(curves), axis=1)))
+        curves = curves[:, :length]
+        steps = np.arange(length)
+        mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
+        color = _color(method)
+        ax.plot(steps + 1, mean, color=color, lw=1.0, label=METHOD_LABELS.get(method, method))
+        ax.fill_between(steps + 1, np.maximum(mean - std, 1e-300), mean + std, color=color, alpha=0.2, lw=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration + 1")
+    ax.set_ylabel("$L/n$")
+    ax.set_title(f"(c) optimisation, n = {n}", fontsize="medium")
+    ax.legend(frameon=False, fontsize="small")
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
+    """Panel (d): refined L/n against n, mean ± std over seeds."""
+    _style()
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    ns = aggregate["n"].values
+    per_run = aggregate["loss_refined"].mean("example", skipna=True)  # method x n x seed
+    for method in aggregate["method"].values:
+        runs = per_run.sel({"method": method}).values
+        mean, std = np.nanmean(runs, axis=1), np.nanstd(runs, axis=1)
+        color = _color(method)
+        ax.errorbar(ns, mean, yerr=std, color=color, marker="o", ms=3, lw=1.0, capsize=2,
+                    label=METHOD_LABELS.get(method, method))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("number of problems $n$")
+    ax.set_ylabel("refined $L/n$")
+    ax.set_title("(d) refined loss by n", fontsize="medium")
+    ax.legend(frameon=False, fontsize="small")
+    sns.despine(figure)
+    _save(figure, png, pdf)

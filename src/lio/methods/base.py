@@ -1,0 +1,55 @@
+"""The method contract: a method solves a whole problem set and returns an ``Estimate``."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from lio.problems.base import Problem, ProblemSet
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """What a method returns for n problems (host numpy arrays).
+
+    Attributes:
+        solution: ``(n, d)`` estimates of the unknowns.
+        loss: ``(n,)`` true per-example loss at ``solution``.
+        status: ``(n,)`` codes from ``lio.methods.bfgs.STATUS``.
+        iterations: ``(n,)`` BFGS iterations, or training steps for network methods.
+        curve: ``(k,)`` the problems' mean true loss L/n along the optimisation (figure c).
+        wall_time: seconds spent, compilation included.
+        extra: method-specific scalars stored as attributes (e.g. final surrogate loss).
+    """
+
+    solution: np.ndarray
+    loss: np.ndarray
+    status: np.ndarray
+    iterations: np.ndarray
+    curve: np.ndarray
+    wall_time: float
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Method:
+    """Base class of the solvers in ``METHODS``.
+
+    ``needs_training_set`` says whether ``solve`` uses the labelled training set drawn from the
+    prior (supervised, neural adjoint). ``refine`` says whether BFGS refinement follows.
+    """
+
+    name: ClassVar[str] = "method"
+    needs_training_set: ClassVar[bool] = False
+    refine: ClassVar[bool] = True
+
+    def solve(
+        self,
+        problem: Problem,
+        problems: ProblemSet,
+        training_set: ProblemSet | None,
+        key: PRNGKeyArray,
+    ) -> Estimate:
+        raise NotImplementedError

@@ -1,0 +1,164 @@
+"""Standard networks: the off-the-shelf architectures the paper uses, built from a config spec.
+
+A *solver network* maps ``(observed, condition)`` of one problem to an unbounded vector ``z`` of
+the problem's parameter count; ``bounded`` maps ``z`` onto the parameter box with a scaled tanh.
+A *surrogate* maps ``(solution, condition)`` to a predicted observation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from flax import struct
+from jaxtyping import Array, Float
+
+ACTIVATIONS = {"relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh, "gelu": nn.gelu}
+
+
+def bounded(z: Array, lower: Array, upper: Array) -> Array:
+    """Scaled tanh onto ``[lower, upper]``: differentiable, clamps out-of-box values."""
+    return lower + (upper - lower) * (jnp.tanh(z) + 1) / 2
+
+
+def unbounded(solution: Array, lower: Array, upper: Array) -> Array:
+    """Inverse of ``bounded`` (for values strictly inside the box)."""
+    unit = 2 * (solution - lower) / (upper - lower) - 1
+    return jnp.arctanh(jnp.clip(unit, -1 + 1e-6, 1 - 1e-6))
+
+
+def positional_encoding(x: Array, num_frequencies: int) -> Array:
+    """``[x, sin(2^k pi x), cos(2^k pi x)]`` for k < num_frequencies (NeRF-style)."""
+    if num_frequencies == 0:
+        return x
+    scales = (2.0 ** jnp.arange(num_frequencies)) * jnp.pi
+    angles = x[..., None] * scales
+    features = [x, jnp.sin(angles).reshape(*x.shape[:-1], -1), jnp.cos(angles).reshape(*x.shape[:-1], -1)]
+    return jnp.concatenate(features, axis=-1)
+
+
+class Standardizer(struct.PyTreeNode):
+    """Affine input scaling fitted on the data a network is trained on (no labels used)."""
+
+    mean: Array
+    std: Array
+
+    @classmethod
+    def fit(cls, data: Array, per_feature: bool) -> "Standardizer":
+        axes = 0 if per_feature else None
+        mean = jnp.mean(data, axis=axes)
+        std = jnp.std(data, axis=axes)
+        return cls(mean=mean, std=jnp.where(std > 0, std, 1.0))
+
+    def __call__(self, data: Array) -> Array:
+        return (data - self.mean) / self.std
+
+
+class ConvNet(nn.Module):
+    """VGG-style: per block conv + batch norm + ReLU + max-pool (2), then two dense layers.
+
+    Works on 1D (``(length,)``) and 2D (``(height, width)``) observations; a known condition is
+    concatenated to the flattened features before the dense layers.
+    """
+
+    features: Sequence[int]
+    dense: int
+    out_features: int
+    kernel_size: int = 3
+
+    @nn.compact
+    def __call__(self, observed: Array, condition: Array, train: bool) -> Array:
+        spatial = observed.ndim - 1  # leading batch dim
+        x = observed[..., None]
+        for width in self.features:
+            x = nn.Conv(width, (self.kernel_size,) * spatial)(x)
+            x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+            x = nn.relu(x)
+            window = tuple(2 if s >= 2 else 1 for s in x.shape[1:-1])
+            x = nn.max_pool(x, window, strides=window)
+        x = x.reshape(x.shape[0], -1)
+        x = jnp.concatenate([x, condition], axis=-1)
+        x = nn.relu(nn.Dense(self.dense)(x))
+        return nn.Dense(self.out_features)(x)
+
+
+class MLP(nn.Module):
+    """Fully connected network with optional positional encoding of its inputs."""
+
+    hidden: Sequence[int]
+    out_features: int
+    activation: str = "relu"
+    encoding_frequencies: int = 0
+
+    @nn.compact
+    def __call__(self, observed: Array, condition: Array, train: bool) -> Array:
+        x = jnp.concatenate([observed.reshape(observed.shape[0], -1), condition], axis=-1)
+        x = positional_encoding(x, self.encoding_frequencies)
+        act = ACTIVATIONS[self.activation]
+        for width in self.hidden:
+            x = act(nn.Dense(width)(x))
+        return nn.Dense(self.out_features)(x)
+
+
+NETWORKS = {"conv": ConvNet, "mlp": MLP}
+
+
+def build_network(spec: dict[str, Any], out_features: int) -> nn.Module:
+    """Instantiate a network from a config spec ``{kind: conv|mlp, ...}``."""
+    spec = dict(spec)
+    kind = spec.pop("kind", None)
+    if kind not in NETWORKS:
+        raise ValueError(
+            f"network kind {kind!r} is not known; expected one of {sorted(NETWORKS)}."
+        )
+    if kind == "mlp" and spec.get("activation", "relu") not in ACTIVATIONS:
+        raise ValueError(
+            f"mlp activation {spec['activation']!r} is not known; expected one of "
+            f"{sorted(ACTIVATIONS)}."
+        )
+    try:
+        return NETWORKS[kind](out_features=out_features, **spec)
+    except TypeError as error:
+        raise ValueError(f"network spec {spec} does not fit kind {kind!r}: {error}") from None
+
+
+class Surrogate(nn.Module):
+    """Neural-adjoint surrogate S(xi, x) -> y: an MLP whose output is reshaped to y's shape."""
+
+    hidden: Sequence[int]
+    observation_shape: tuple[int, ...]
+    activation: str = "relu"
+    encoding_frequencies: int = 0
+
+    @nn.compact
+    def __call__(self, solution: Array, condition: Array, train: bool = False) -> Array:
+        size = 1
+        for s in self.observation_shape:
+            size *= s
+        out = MLP(
+            hidden=self.hidden,
+            out_features=size,
+            activation=self.activation,
+            encoding_frequencies=self.encoding_frequencies,
+        )(solution, condition, train)
+        return out.reshape(solution.shape[0], *self.observation_shape)
+
+
+def build_surrogate(spec: dict[str, Any], observation_shape: tuple[int, ...]) -> Surrogate:
+    spec = dict(spec)
+    kind = spec.pop("kind", "mlp")
+    if kind != "mlp":
+        raise ValueError(f"surrogate kind {kind!r} is not known; expected 'mlp'.")
+    return Surrogate(observation_shape=tuple(observation_shape), **spec)
+
+
+def init_variables(module: nn.Module, key: Array, *inputs: Array) -> dict:
+    """Initialise a module on example inputs (float32 parameters)."""
+    return module.init(key, *inputs, train=False)
+
+
+def cast32(x: Float[Array, "..."]) -> Array:
+    return jax.tree.map(lambda a: a.astype(jnp.float32), x)

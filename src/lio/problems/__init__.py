@@ -1,0 +1,30 @@
+"""Problem registry: one simulator per module, one line here per problem."""
+
+from lio.problems.base import Problem, ProblemSet
+from lio.problems.wavepacket import WavePacket
+
+PROBLEMS: dict[str, type[Problem]] = {
+    "wavepacket": WavePacket,
+}
+
+
+def make_problem(kind: str, params: dict | None = None) -> Problem:
+    """Build a registered problem from its config block, with a clear error on bad input."""
+    if kind not in PROBLEMS:
+        raise ValueError(
+            f"unknown problem {kind!r}; expected one of {sorted(PROBLEMS)}. "
+            "Register new problems in lio/problems/__init__.py."
+        )
+    cls = PROBLEMS[kind]
+    params = dict(params or {})
+    allowed = set(cls.__dataclass_fields__)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(
+            f"problem {kind!r}: unknown parameter(s) {unknown}; expected a subset of "
+            f"{sorted(allowed)}."
+        )
+    return cls(**params)
+
+
+__all__ = ["PROBLEMS", "Problem", "ProblemSet", "WavePacket", "make_problem"]

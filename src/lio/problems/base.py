@@ -1,0 +1,118 @@
+"""The problem contract every experiment implements.
+
+A *problem* describes a family of inverse problems ``y_i = F(xi_i | x_i) (+ hidden noise)``:
+how to draw a problem set from the prior, the differentiable forward model for ONE problem, the
+per-example loss, the parameter box and the prior mean. Batches come from ``jax.vmap``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from jaxtyping import Array, Float, PRNGKeyArray
+
+
+class ProblemSet(struct.PyTreeNode):
+    """n independent inverse problems.
+
+    Attributes:
+        solution: hidden ground truth xi_i, shape ``(n, d)``. Never shown to an optimiser,
+            except as labels of a *training* set (supervised, neural adjoint).
+        condition: known condition x_i, shape ``(n, c)``; ``c = 0`` when the problem has none.
+        observed: observation y_i incl. hidden noise, shape ``(n, *observation_shape)``.
+    """
+
+    solution: Float[Array, "n d"]
+    condition: Float[Array, "n c"]
+    observed: Float[Array, "n ..."]
+
+    @property
+    def n(self) -> int:
+        return self.solution.shape[0]
+
+    def astype(self, dtype) -> "ProblemSet":
+        return jax.tree.map(lambda a: a.astype(dtype), self)
+
+
+class Problem(struct.PyTreeNode):
+    """Base class: subclasses set the fields below and implement ``forward`` and ``sample``.
+
+    Subclasses are frozen pytrees whose constants are static fields, so a problem instance can
+    be closed over by jitted code without retracing for equal constants.
+    """
+
+    name: ClassVar[str] = "problem"
+    parameter_names: ClassVar[tuple[str, ...]] = ()
+
+    # -- to implement -------------------------------------------------------------------------
+    def forward(
+        self, solution: Float[Array, " d"], condition: Float[Array, " c"]
+    ) -> Float[Array, "..."]:
+        """The differentiable forward model F(xi | x) of ONE problem."""
+        raise NotImplementedError
+
+    def sample_solution(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
+        """Draw ``(solution (n, d), condition (n, c))`` from the ground-truth prior."""
+        raise NotImplementedError
+
+    def observe(self, key: PRNGKeyArray, solution: Array, condition: Array) -> Array:
+        """The observation of ONE problem, including hidden noise / hidden information."""
+        return self.forward(solution, condition)
+
+    @property
+    def bounds(self) -> tuple[Float[Array, " d"], Float[Array, " d"]]:
+        """Lower and upper bound of each parameter (the box the networks' tanh maps onto)."""
+        raise NotImplementedError
+
+    @property
+    def prior_mean(self) -> Float[Array, " d"]:
+        """The initial guess of BFGS."""
+        lower, upper = self.bounds
+        return (lower + upper) / 2
+
+    # -- provided -------------------------------------------------------------------------------
+    @property
+    def num_parameters(self) -> int:
+        return len(self.parameter_names)
+
+    def loss(
+        self,
+        solution: Float[Array, " d"],
+        condition: Float[Array, " c"],
+        observed: Float[Array, "..."],
+    ) -> Float[Array, ""]:
+        """Per-example loss: squared L2 mismatch ``||F(xi | x) - y||^2`` (paper Eq. 1)."""
+        predicted = self.forward(solution, condition)
+        return jnp.sum((predicted - observed) ** 2)
+
+    def sample(self, key: PRNGKeyArray, n: int) -> ProblemSet:
+        """A problem set of size n: hidden truth, known condition, noisy observation."""
+        key_solution, key_noise = jax.random.split(key)
+        solution, condition = self.sample_solution(key_solution, n)
+        noise_keys = jax.random.split(key_noise, n)
+        observed = jax.vmap(self.observe)(noise_keys, solution, condition)
+        return ProblemSet(solution=solution, condition=condition, observed=observed)
+
+    def sample_training_set(self, key: PRNGKeyArray, n: int) -> ProblemSet:
+        """Labelled data for supervised training and the neural-adjoint surrogate.
+
+        By default a fresh draw from the same prior as the problems (paper: "P(xi) known").
+        Problems whose solution prior is unknown override this (paper §4.2).
+        """
+        return self.sample(key, n)
+
+    def losses(self, solution: Array, problems: ProblemSet) -> Float[Array, " n"]:
+        """Per-example loss of a batch of candidate solutions."""
+        return jax.vmap(self.loss)(solution, problems.condition, problems.observed)
+
+    def check_solution_shape(self, solution: Array, n: int) -> None:
+        expected = (n, self.num_parameters)
+        if tuple(solution.shape) != expected:
+            raise ValueError(
+                f"{self.name}: solution has shape {tuple(solution.shape)}; expected {expected} "
+                f"(n problems x the parameters {self.parameter_names}). Reshape the estimate to "
+                "one row per problem."
+            )

@@ -1,0 +1,65 @@
+"""Where a result came from: lio version, git SHA, package versions, device, run config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "optimistix", "numpy", "xarray", "snakemake")
+
+
+def git_sha(directory: str | Path | None = None) -> str:
+    """HEAD of the repository holding ``directory`` (default: lio's source), or 'unknown'."""
+    directory = Path(directory or Path(__file__).resolve().parent)
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def device() -> str:
+    import jax
+
+    first = jax.devices()[0]
+    return f"{first.platform}:{getattr(first, 'device_kind', 'unknown')} x{jax.device_count()}"
+
+
+def provenance(config: dict[str, Any] | None = None) -> dict[str, str]:
+    """Attributes stored on every results file (strings only, netCDF-safe)."""
+    from lio import __version__
+
+    return {
+        "lio_version": __version__,
+        "git_sha": git_sha(),
+        "packages": json.dumps(package_versions(), sort_keys=True),
+        "device": device(),
+        "config": json.dumps(config or {}, sort_keys=True),
+    }

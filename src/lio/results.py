@@ -1,0 +1,190 @@
+"""Results files: self-describing netCDF per run, aggregates per experiment, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from lio.methods.base import Estimate
+from lio.methods.bfgs import STATUS
+from lio.problems.base import Problem, ProblemSet
+
+STATUS_ATTRS = {
+    "flag_values": np.arange(len(STATUS), dtype=np.int8),
+    "flag_meanings": " ".join(STATUS),
+}
+
+
+def write_atomic(dataset: xr.Dataset, path: str | Path) -> None:
+    """Write netCDF to a temporary file beside ``path`` and rename it into place.
+
+    A killed job therefore never leaves a half-written file that looks complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        encoding = {
+            name: {"zlib": True, "complevel": 4}
+            for name, var in dataset.variables.items()
+            if var.dtype.kind in "fiu" and var.ndim > 0
+        }
+        dataset.to_netcdf(temporary, engine="h5netcdf", encoding=encoding)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def open_dataset(path: str | Path) -> xr.Dataset:
+    """Open a results file fully into memory (the file handle is closed afterwards)."""
+    with xr.open_dataset(path, engine="h5netcdf") as dataset:
+        return dataset.load()
+
+
+def problem_set_to_dataset(problem: Problem, problems: ProblemSet, prefix: str) -> xr.Dataset:
+    observed_dims = tuple(f"observed_{i}" for i in range(problems.observed.ndim - 1))
+    return xr.Dataset(
+        {
+            f"{prefix}_solution": (("example", "parameter"), np.asarray(problems.solution)),
+            f"{prefix}_condition": (("example", "condition"), np.asarray(problems.condition)),
+            f"{prefix}_observed": (("example", *observed_dims), np.asarray(problems.observed)),
+        },
+        coords={"parameter": list(problem.parameter_names)},
+    ).rename({"example": f"{prefix}_example"})
+
+
+def dataset_to_problem_set(dataset: xr.Dataset, prefix: str) -> ProblemSet:
+    import jax.numpy as jnp
+
+    return ProblemSet(
+        solution=jnp.asarray(dataset[f"{prefix}_solution"].values),
+        condition=jnp.asarray(dataset[f"{prefix}_condition"].values),
+        observed=jnp.asarray(dataset[f"{prefix}_observed"].values),
+    )
+
+
+def run_to_dataset(
+    problem: Problem,
+    problems: ProblemSet,
+    unrefined: Estimate,
+    refined: Estimate,
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    """One run (method x n x seed): per-example solutions, losses, statuses, curves, times."""
+    per_example = {}
+    for stage, estimate in (("unrefined", unrefined), ("refined", refined)):
+        per_example[f"solution_{stage}"] = (("example", "parameter"), estimate.solution)
+        per_example[f"loss_{stage}"] = (("example",), estimate.loss)
+        per_example[f"status_{stage}"] = (
+            ("example",),
+            estimate.status.astype(np.int8),
+            STATUS_ATTRS,
+        )
+        per_example[f"iterations_{stage}"] = (("example",), estimate.iterations.astype(np.int32))
+    dataset = xr.Dataset(
+        {
+            "truth": (("example", "parameter"), np.asarray(problems.solution)),
+            "truth_loss": (("example",), np.asarray(problem.losses(problems.solution, problems))),
+            **per_example,
+            "curve": (("iteration",), unrefined.curve, {"long_name": "L/n during optimisation"}),
+            "refine_curve": (
+                ("refine_iteration",),
+                refined.curve,
+                {"long_name": "L/n during BFGS refinement"},
+            ),
+        },
+        coords={"parameter": list(problem.parameter_names)},
+        attrs={
+            **{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in attrs.items()},
+            "wall_time_unrefined_s": unrefined.wall_time,
+            "wall_time_refine_s": refined.wall_time,
+            **{f"extra_{k}": v for k, v in unrefined.extra.items()},
+        },
+    )
+    return dataset
+
+
+def aggregate(paths: Iterable[str | Path]) -> xr.Dataset:
+    """Stack run files into one dataset with dims method x n x seed x example.
+
+    Examples beyond a run's n are NaN (losses) / -1 (statuses); curves are NaN-padded.
+    """
+    runs = [open_dataset(p) for p in paths]
+    if not runs:
+        raise ValueError("aggregate: no run files given; expected at least one result.nc.")
+    methods = sorted({r.attrs["method"] for r in runs}, key=_method_order)
+    ns = sorted({int(r.attrs["n"]) for r in runs})
+    seeds = sorted({int(r.attrs["seed"]) for r in runs})
+    examples = max(ns)
+    iterations = max(r.sizes["iteration"] for r in runs)
+    refine_iterations = max(r.sizes["refine_iteration"] for r in runs)
+    parameters = runs[0]["parameter"].values
+    shape = (len(methods), len(ns), len(seeds))
+
+    def full(extra_shape, fill, dtype=float):
+        return np.full(shape + extra_shape, fill, dtype=dtype)
+
+    data = {
+        "truth_loss": full((examples,), np.nan),
+        "truth": full((examples, len(parameters)), np.nan),
+        "wall_time_unrefined_s": full((), np.nan),
+        "wall_time_refine_s": full((), np.nan),
+        "curve": full((iterations,), np.nan),
+        "refine_curve": full((refine_iterations,), np.nan),
+    }
+    for stage in ("unrefined", "refined"):
+        data[f"loss_{stage}"] = full((examples,), np.nan)
+        data[f"solution_{stage}"] = full((examples, len(parameters)), np.nan)
+        data[f"status_{stage}"] = full((examples,), -1, np.int8)
+        data[f"iterations_{stage}"] = full((examples,), -1, np.int32)
+    provenance = {key: full((), "", object) for key in ("git_sha", "lio_version", "device", "config")}
+    for run in runs:
+        index = (
+            methods.index(run.attrs["method"]),
+            ns.index(int(run.attrs["n"])),
+            seeds.index(int(run.attrs["seed"])),
+        )
+        n = run.sizes["example"]
+        for name in data:
+            if name.startswith("wall_time"):
+                data[name][index] = run.attrs[name]
+            elif name in ("curve", "refine_curve"):
+                data[name][index][: run[name].size] = run[name].values
+            else:
+                data[name][index][:n] = run[name].values
+        for key in provenance:
+            provenance[key][index] = str(run.attrs.get(key, ""))
+    dims = ("method", "n", "seed")
+    variables = {}
+    for name, values in data.items():
+        if name in ("curve", "refine_curve"):
+            extra_dims = ("iteration",) if name == "curve" else ("refine_iteration",)
+        elif values.ndim == 5:
+            extra_dims = ("example", "parameter")
+        elif values.ndim == 4:
+            extra_dims = ("example",)
+        else:
+            extra_dims = ()
+        attrs = STATUS_ATTRS if name.startswith("status") else {}
+        variables[name] = (dims + extra_dims, values, attrs)
+    for key, values in provenance.items():
+        variables[key] = (dims, values.astype(str))
+    return xr.Dataset(
+        variables,
+        coords={"method": methods, "n": ns, "seed": seeds, "parameter": parameters},
+        attrs={"problem": runs[0].attrs["problem"]},
+    )
+
+
+def _method_order(name: str) -> tuple[int, str]:
+    preferred = ["bfgs", "reparameterized", "supervised", "neural_adjoint"]
+    return (preferred.index(name) if name in preferred else len(preferred), name)

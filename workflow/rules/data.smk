@@ -1,0 +1,9 @@
+rule sample_problems:
+    output:
+        "results/{problem}/data/n{n}/seed{seed}.nc",
+    log:
+        "results/logs/{problem}/data/n{n}/seed{seed}.log",
+    params:
+        problem=problem_params,
+    script:
+        "../scripts/sample_problems.py"

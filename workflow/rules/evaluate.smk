@@ -1,0 +1,24 @@
+rule aggregate:
+    input:
+        run_paths_of,
+    output:
+        "results/{problem}/aggregate.nc",
+    log:
+        "results/logs/{problem}/aggregate.log",
+    script:
+        "../scripts/aggregate.py"
+
+
+rule tables:
+    input:
+        **aggregate_paths(),
+    output:
+        csv="results/table2.csv",
+        markdown="results/table2.md",
+        latex="results/table2.tex",
+    log:
+        "results/logs/tables.log",
+    params:
+        comparison=config["comparison"],
+    script:
+        "../scripts/tables.py"

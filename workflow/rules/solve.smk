@@ -1,0 +1,14 @@
+rule solve:
+    input:
+        "results/{problem}/data/n{n}/seed{seed}.nc",
+    output:
+        "results/{problem}/{method}/n{n}/seed{seed}/result.nc",
+    log:
+        "results/logs/{problem}/{method}/n{n}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/{problem}/{method}/n{n}/seed{seed}.tsv"
+    params:
+        problem=problem_params,
+        method=method_params,
+    script:
+        "../scripts/solve.py"

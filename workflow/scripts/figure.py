@@ -1,0 +1,17 @@
+"""One figure panel: (a) example, (b) landscape from a problem set; (c), (d) from the aggregate."""
+
+import sys
+
+with open(snakemake.log[0], "w") as log:  # noqa: F821 (snakemake is injected)
+    sys.stdout = sys.stderr = log
+    from lio.experiment import figure_panel
+
+    figure_panel(
+        snakemake.config,  # noqa: F821
+        snakemake.wildcards.problem,  # noqa: F821
+        snakemake.wildcards.panel,  # noqa: F821
+        snakemake.params.figures,  # noqa: F821
+        snakemake.input[0],  # noqa: F821
+        snakemake.output.png,  # noqa: F821
+        snakemake.output.pdf,  # noqa: F821
+    )

@@ -1,0 +1,15 @@
+"""Draw one problem set and its labelled training set (thin wrapper, see lio.experiment)."""
+
+import sys
+
+with open(snakemake.log[0], "w") as log:  # noqa: F821 (snakemake is injected)
+    sys.stdout = sys.stderr = log
+    from lio.experiment import sample_data
+
+    sample_data(
+        snakemake.config,  # noqa: F821
+        snakemake.wildcards.problem,  # noqa: F821
+        int(snakemake.wildcards.n),  # noqa: F821
+        int(snakemake.wildcards.seed),  # noqa: F821
+        snakemake.output[0],  # noqa: F821
+    )

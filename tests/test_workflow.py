@@ -1,0 +1,60 @@
+"""The real DAG on the tiny config: every rule runs, every output opens and holds what it should."""
+
+import pandas as pd
+import pytest
+
+from lio.methods import STATUS
+from lio.results import open_dataset
+from tests.workflow_helpers import ROOT, scratch_copy, snakemake
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    workdir = scratch_copy(tmp_path_factory.mktemp("workflow"))
+    result = snakemake(workdir, "--cores", "2", configfile=ROOT / "tests/data/tiny.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir
+
+
+def test_every_run_file_is_complete(finished):
+    for method in ("bfgs", "reparameterized", "supervised", "neural_adjoint"):
+        for n in (4, 8):
+            run = open_dataset(finished / f"results/wavepacket/{method}/n{n}/seed0/result.nc")
+            assert run.sizes["example"] == n
+            for name in ("loss_unrefined", "loss_refined", "solution_refined", "status_refined", "curve"):
+                assert name in run
+            assert run.attrs["method"] == method and run.attrs["git_sha"]
+            assert set(run["status_refined"].values) <= set(range(len(STATUS)))
+            # Refinement starts from the unrefined estimate: it can only lower the loss.
+            assert (run["loss_refined"] <= run["loss_unrefined"] + 1e-9).all()
+
+
+def test_aggregate_has_method_n_seed_example(finished):
+    aggregate = open_dataset(finished / "results/wavepacket/aggregate.nc")
+    assert aggregate["loss_refined"].dims == ("method", "n", "seed", "example")
+    assert list(aggregate["n"].values) == [4, 8]
+    assert aggregate["loss_refined"].sel({"method": "bfgs", "n": 4}).isnull().sum() == 4  # padding
+
+
+def test_tables_and_figures_are_written(finished):
+    table = pd.read_csv(finished / "results/table2.csv")
+    assert set(table["stage"]) == {"refined", "unrefined"}
+    assert set(table["method"]) == {"reparameterized", "supervised", "neural_adjoint"}
+    assert table[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
+    assert "| wavepacket |" in (finished / "results/table2.md").read_text()
+    assert "\\begin{tabular}" in (finished / "results/table2.tex").read_text()
+    for panel in "abcd":
+        for ext in ("png", "pdf"):
+            assert (finished / f"results/wavepacket/figures/{panel}.{ext}").stat().st_size > 1000
+
+
+def test_logs_and_benchmarks_are_written(finished):
+    log = (finished / "results/logs/wavepacket/reparameterized/n8/seed0.log").read_text()
+    assert "step    10/10" in log and "L/n unrefined" in log
+    assert (finished / "results/benchmarks/wavepacket/supervised/n8/seed0.tsv").exists()
+
+
+def test_second_run_has_nothing_to_do(finished):
+    result = snakemake(finished, "-n", "--cores", "1", configfile=ROOT / "tests/data/tiny.yaml")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr

@@ -41,8 +41,15 @@ class SolverNetwork:
         )
 
     def init(self, key: jax.Array, problems: ProblemSet) -> tuple[dict, dict]:
-        variables = self.module.init(key, *self.inputs(problems), train=False)
+        # Jitted: eager initialisation compiles every layer's ops one by one (seconds on CPU).
+        init = jax.jit(lambda key, *inputs: self.module.init(key, *inputs, train=False))
+        variables = init(key, *self.inputs(problems))
         return variables["params"], variables.get("batch_stats", {})
+
+    def solutions(self, params, batch_stats, problems: ProblemSet, train: bool) -> jax.Array:
+        """The final estimate, in one compiled call (eager application is slow on CPU)."""
+        apply = jax.jit(lambda p, b, s: self.apply(p, b, s, train)[0])
+        return apply(params, batch_stats, problems)
 
     def apply(self, params, batch_stats, problems: ProblemSet, train: bool):
         """Solutions for ``problems`` and the updated batch statistics."""

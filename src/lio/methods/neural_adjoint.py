@@ -54,7 +54,7 @@ class NeuralAdjoint(Method):
             return scaled * out_scale.std + out_scale.mean
 
         inputs = (unit(train32.solution).astype(jnp.float32), cond_scale(train32.condition))
-        variables = module.init(key, *inputs)
+        variables = jax.jit(module.init)(key, *inputs)
         target = out_scale(train32.observed)
 
         def loss_fn(variables, state):

@@ -51,7 +51,7 @@ class Supervised(Method):
         params, batch_stats, curve, wall_time = train(
             loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}"
         )
-        solution, _ = net.apply(params, batch_stats, problems32, train=False)
+        solution = net.solutions(params, batch_stats, problems32, train=False)
         solution = np.asarray(solution, problems.observed.dtype)
         loss = np.asarray(jax.jit(problem.losses)(jnp.asarray(solution), problems))
         return Estimate(

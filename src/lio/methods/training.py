@@ -98,7 +98,7 @@ def train(
                 flush=True,
             )
     else:
-        curve[-1] = float(loss_fn(params, state)[1][1])
+        curve[-1] = float(jax.jit(loss_fn)(params, state)[1][1])
     return params, state, curve, time.perf_counter() - start
 
 

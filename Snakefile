@@ -14,6 +14,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/solve.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/publish.smk"
 
 
 rule all:

@@ -20,6 +20,7 @@ wildcard_constraints:
     n=r"\d+",
     seed=r"\d+",
     panel="[a-d]",
+    ext="csv|md|tex",
 
 
 def run_paths(problem):
@@ -57,6 +58,11 @@ def all_targets():
             panel=PANELS,
             ext=["png", "pdf"],
         )
+    if config.get("publish", False):
+        targets += expand("paper/data/table2.{ext}", ext=["csv", "md", "tex"])
+        for problem in EXPERIMENTS:
+            targets.append(f"paper/data/{problem}_aggregate.nc")
+            targets += expand("paper/figures/{problem}/{panel}.png", problem=problem, panel=PANELS)
     return targets
 
 

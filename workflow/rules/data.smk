@@ -5,5 +5,7 @@ rule sample_problems:
         "results/logs/{problem}/data/n{n}/seed{seed}.log",
     params:
         problem=problem_params,
+    conda:
+        "../envs/lio.yaml"
     script:
         "../scripts/sample_problems.py"

@@ -5,6 +5,8 @@ rule aggregate:
         "results/{problem}/aggregate.nc",
     log:
         "results/logs/{problem}/aggregate.log",
+    conda:
+        "../envs/lio.yaml"
     script:
         "../scripts/aggregate.py"
 
@@ -20,5 +22,7 @@ rule tables:
         "results/logs/tables.log",
     params:
         comparison=config["comparison"],
+    conda:
+        "../envs/lio.yaml"
     script:
         "../scripts/tables.py"

@@ -9,5 +9,7 @@ rule figure:
     params:
         problem=problem_params,
         figures=figure_options,
+    conda:
+        "../envs/lio.yaml"
     script:
         "../scripts/figure.py"

@@ -10,5 +10,7 @@ rule solve:
     params:
         problem=problem_params,
         method=method_params,
+    conda:
+        "../envs/lio.yaml"
     script:
         "../scripts/solve.py"

@@ -1,6 +1,10 @@
 """Stack an experiment's run files into method x n x seed x example."""
 
 import sys
+from pathlib import Path
+
+# lio from this checkout, also inside --use-conda envs (which hold only its dependencies).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821
 
 with open(snakemake.log[0], "w") as log:  # noqa: F821 (snakemake is injected)
     sys.stdout = sys.stderr = log

@@ -22,13 +22,16 @@ from lio.provenance import provenance
 
 
 def enable_float64() -> None:
-    """float64 for data and BFGS, and a persistent compilation cache shared by all jobs.
+    """float64 for data and BFGS, full-precision float32 matmuls for networks, and a
+    persistent compilation cache shared by all jobs.
 
     Jobs of one (problem, method, n) differ only in their seed, so every seed after the first
     loads its compiled XLA programs from the cache instead of recompiling (seconds per job on
     CPU). ``LIO_JAX_CACHE`` moves the cache; an empty value switches it off.
     """
     jax.config.update("jax_enable_x64", True)
+    # Full float32 (not TF32) matmuls and convolutions on GPUs, so GPU and CPU runs agree.
+    jax.config.update("jax_default_matmul_precision", "highest")
     cache = os.environ.get("LIO_JAX_CACHE", str(Path.home() / ".cache" / "lio" / "jax"))
     if cache:
         jax.config.update("jax_compilation_cache_dir", cache)

@@ -33,6 +33,11 @@ METHOD_LABELS = {
     "neural_adjoint": "Neural adjoint",
 }
 FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
+RESULT_FIGSIZE = (3.4, 3.0)  # room for the method legend below the axes
+
+
+def _method_legend(ax) -> None:
+    ax.legend(frameon=False, fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
 
 
 def _style() -> None:
@@ -115,7 +120,7 @@ def loss_landscape(
 def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
     """Panel (c): L/n along each method's optimisation (unrefined), mean ± std over seeds."""
     _style()
-    figure, ax = plt.subplots(figsize=FIGSIZE)
+    figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     for method in aggregate["method"].values:
         curves = aggregate["curve"].sel({"method": method, "n": n}).values  # seed x iteration
         length = int(np.max(np.sum(np.isfinite(curves), axis=1)))
@@ -130,7 +135,7 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
     ax.set_xlabel("iteration + 1")
     ax.set_ylabel("$L/n$")
     ax.set_title(f"(c) optimisation, n = {n}", fontsize="medium")
-    ax.legend(frameon=False, fontsize="small")
+    _method_legend(ax)
     sns.despine(figure)
     _save(figure, png, pdf)
 
@@ -138,7 +143,7 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
 def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
     """Panel (d): refined L/n against n, mean ± std over seeds."""
     _style()
-    figure, ax = plt.subplots(figsize=FIGSIZE)
+    figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     ns = aggregate["n"].values
     per_run = aggregate["loss_refined"].mean("example", skipna=True)  # method x n x seed
     for method in aggregate["method"].values:
@@ -152,6 +157,6 @@ def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
     ax.set_xlabel("number of problems $n$")
     ax.set_ylabel("refined $L/n$")
     ax.set_title("(d) refined loss by n", fontsize="medium")
-    ax.legend(frameon=False, fontsize="small")
+    _method_legend(ax)
     sns.despine(figure)
     _save(figure, png, pdf)

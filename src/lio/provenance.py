@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -12,7 +13,12 @@ PACKAGES = ("jax", "jaxlib", "flax", "optax", "optimistix", "numpy", "xarray", "
 
 
 def git_sha(directory: str | Path | None = None) -> str:
-    """HEAD of the repository holding ``directory`` (default: lio's source), or 'unknown'."""
+    """HEAD of the repository holding ``directory`` (default: lio's source), or 'unknown'.
+
+    ``LIO_GIT_SHA`` overrides it, for copies of a checkout without ``.git`` (cluster staging).
+    """
+    if os.environ.get("LIO_GIT_SHA"):
+        return os.environ["LIO_GIT_SHA"]
     directory = Path(directory or Path(__file__).resolve().parent)
     try:
         sha = subprocess.run(

@@ -11,6 +11,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -50,6 +51,13 @@ def _save(figure, png: str, pdf: str) -> None:
     figure.savefig(png, dpi=200)
     figure.savefig(pdf)
     plt.close(figure)
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1."""
+    formatter = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(formatter)
 
 
 def _color(method: str) -> str:
@@ -132,6 +140,7 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
         ax.fill_between(steps + 1, np.maximum(mean - std, 1e-300), mean + std, color=color, alpha=0.2, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("iteration + 1")
     ax.set_ylabel("$L/n$")
     ax.set_title(f"(c) optimisation, n = {n}", fontsize="medium")
@@ -154,6 +163,7 @@ def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
                     label=METHOD_LABELS.get(method, method))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("number of problems $n$")
     ax.set_ylabel("refined $L/n$")
     ax.set_title("(d) refined loss by n", fontsize="medium")

@@ -1,7 +1,11 @@
+import hashlib
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from lio.config import problems_in
+from lio.jobenv import gpu_count
 
 validate(config, "../schemas/config.schema.yaml")
 _config_problems = problems_in(config)
@@ -11,6 +15,30 @@ if _config_problems:
     )
 
 EXPERIMENTS = config["experiments"]
+COMPUTE = config.get("compute", {})
+GPUS = gpu_count()
+# auto: a GPU per solve job when this machine has one. Clusters decide in their profile
+# (profiles/slurm sets gpu=1 for solve jobs: the submit host usually has no GPU).
+if COMPUTE.get("gpu", "auto") == "auto":
+    USE_GPU = GPUS > 0
+else:
+    USE_GPU = bool(COMPUTE["gpu"])
+
+# Local runs: at most one GPU job per GPU at a time (Snakemake only limits `gpu` when a global
+# limit exists; `--resources gpu=N` on the command line still wins). Jobs claim distinct GPUs
+# themselves (lio.jobenv.claim_gpu).
+if USE_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", max(GPUS, 1) * COMPUTE.get("jobs_per_gpu", 1))
+
+
+localrules:
+    aggregate,
+    tables,
+    figure,
+    publish_aggregate,
+    publish_table,
+    publish_figure,
+
 PANELS = ["a", "b", "c", "d"]
 
 
@@ -88,3 +116,34 @@ def figure_options(wildcards):
     block = EXPERIMENTS[wildcards.problem]
     defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001}
     return {**defaults, **block.get("figures", {})}
+
+
+def solve_gpu(wildcards):
+    return 1 if USE_GPU else 0
+
+
+def solve_mem_mb(wildcards):
+    """Estimated from measured peak RSS (results/benchmarks/*): ~0.5-1.1 GB up to n = 256."""
+    return COMPUTE.get("mem_mb_base", 2000) + COMPUTE.get("mem_mb_per_problem", 8) * int(wildcards.n)
+
+
+def solve_runtime(wildcards):
+    """Minutes: a CPU estimate, generous for a cluster's queue (GPUs are faster)."""
+    return COMPUTE.get("runtime_base", 10) + COMPUTE.get("runtime_per_problem", 0.1) * int(wildcards.n)
+
+
+def _source_digest(*relative):
+    """Hash of lio source files: a code change becomes a params change and reruns the jobs."""
+    digest = hashlib.sha256()
+    source = Path(workflow.basedir) / "src" / "lio"
+    for pattern in relative:
+        for path in sorted(source.glob(pattern)):
+            digest.update(path.relative_to(source).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# Code each stage depends on (figure code is kept apart so restyling never reruns training).
+COMPUTE_CODE = _source_digest("problems/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
+FIGURE_CODE = _source_digest("figures.py", "results.py")
+TABLE_CODE = _source_digest("metrics.py", "results.py")

@@ -5,6 +5,7 @@ rule sample_problems:
         "results/logs/{problem}/data/n{n}/seed{seed}.log",
     params:
         problem=problem_params,
+        code=COMPUTE_CODE,
     conda:
         "../envs/lio.yaml"
     script:

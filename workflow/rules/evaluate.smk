@@ -5,6 +5,8 @@ rule aggregate:
         "results/{problem}/aggregate.nc",
     log:
         "results/logs/{problem}/aggregate.log",
+    params:
+        code=TABLE_CODE,
     conda:
         "../envs/lio.yaml"
     script:
@@ -22,6 +24,7 @@ rule tables:
         "results/logs/tables.log",
     params:
         comparison=config["comparison"],
+        code=TABLE_CODE,
     conda:
         "../envs/lio.yaml"
     script:

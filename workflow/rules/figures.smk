@@ -9,6 +9,7 @@ rule figure:
     params:
         problem=problem_params,
         figures=figure_options,
+        code=FIGURE_CODE,
     conda:
         "../envs/lio.yaml"
     script:

@@ -10,6 +10,12 @@ rule solve:
     params:
         problem=problem_params,
         method=method_params,
+        code=COMPUTE_CODE,
+    resources:
+        gpu=solve_gpu,
+        mem_mb=solve_mem_mb,
+        runtime=solve_runtime,
+    threads: COMPUTE.get("threads", 1)
     conda:
         "../envs/lio.yaml"
     script:

@@ -6,8 +6,9 @@ from pathlib import Path
 # lio from this checkout, also inside --use-conda envs (which hold only its dependencies).
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821
 
-with open(snakemake.log[0], "w") as log:  # noqa: F821 (snakemake is injected)
-    sys.stdout = sys.stderr = log
+from lio.jobenv import start  # noqa: E402
+
+with start(snakemake):  # noqa: F821 (snakemake is injected)
     from lio.experiment import sample_data
 
     sample_data(

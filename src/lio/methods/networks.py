@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -15,13 +16,15 @@ from lio.problems.base import Problem, ProblemSet
 
 @dataclasses.dataclass(frozen=True)
 class SolverNetwork:
-    """N(y, x | theta) -> xi: standardised inputs, a standard network, scaled tanh output."""
+    """N(y, x | theta) -> xi: standardised inputs, a standard network, and the problem's map
+    from network outputs to solutions (``Problem.from_network``: scaled tanh onto the box)."""
 
     module: nets.nn.Module
     observed_scale: nets.Standardizer
     condition_scale: nets.Standardizer
     lower: jax.Array
     upper: jax.Array
+    to_solution: Callable[[jax.Array], jax.Array]
 
     @classmethod
     def create(cls, problem: Problem, spec: dict, fit_on: ProblemSet) -> "SolverNetwork":
@@ -32,6 +35,7 @@ class SolverNetwork:
             condition_scale=nets.Standardizer.fit(fit_on.condition, per_feature=True),
             lower=lower.astype(jnp.float32),
             upper=upper.astype(jnp.float32),
+            to_solution=problem.from_network,
         )
 
     def inputs(self, problems: ProblemSet) -> tuple[jax.Array, jax.Array]:
@@ -61,7 +65,7 @@ class SolverNetwork:
             batch_stats = updates.get("batch_stats", batch_stats)
         else:
             z = self.module.apply(variables, *self.inputs(problems), train=False)
-        return nets.bounded(z, self.lower, self.upper), batch_stats
+        return self.to_solution(z), batch_stats
 
 
 def training_status(solution: np.ndarray, loss: np.ndarray) -> np.ndarray:

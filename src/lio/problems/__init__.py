@@ -1,10 +1,12 @@
 """Problem registry: one simulator per module, one line here per problem."""
 
 from lio.problems.base import Problem, ProblemSet
+from lio.problems.oscillator import DampedOscillator
 from lio.problems.wavepacket import WavePacket
 
 PROBLEMS: dict[str, type[Problem]] = {
     "wavepacket": WavePacket,
+    "oscillator": DampedOscillator,
 }
 
 

@@ -14,6 +14,8 @@ import jax.numpy as jnp
 from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from lio import nets
+
 
 class ProblemSet(struct.PyTreeNode):
     """n independent inverse problems.
@@ -72,6 +74,16 @@ class Problem(struct.PyTreeNode):
         """The initial guess of BFGS."""
         lower, upper = self.bounds
         return (lower + upper) / 2
+
+    def from_network(self, z: Float[Array, "... d"]) -> Float[Array, "... d"]:
+        """Map a solver network's unbounded output ``z`` onto solutions (in ``z``'s dtype).
+
+        Default: the scaled tanh onto ``bounds``, so every network estimate lies in the box.
+        A problem whose parameters have no box (``lio.api.FunctionProblem`` without bounds)
+        overrides this, e.g. with ``prior_mean + z``.
+        """
+        lower, upper = (b.astype(z.dtype) for b in self.bounds)
+        return nets.bounded(z, lower, upper)
 
     # -- provided -------------------------------------------------------------------------------
     @property

@@ -1,0 +1,98 @@
+"""Per-job process set-up for workflow jobs; must run BEFORE jax is imported.
+
+- CPU: XLA's thread pool is limited to the job's Snakemake ``threads`` so that
+  ``--cores N`` running several jobs at once does not oversubscribe the cores.
+- GPU: JAX must not pre-allocate 75% of a GPU per process (several jobs may share one), and on
+  a machine with several GPUs each concurrent job takes its own: Snakemake limits how many GPU
+  jobs run (``gpu`` resource) but never sets ``CUDA_VISIBLE_DEVICES``, so a job claims the first
+  free GPU slot with an exclusive file lock held for the life of the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+_held_locks: list = []  # keeps claimed GPU slots locked until the process exits
+
+
+def gpu_count() -> int:
+    """Number of NVIDIA GPUs that ``nvidia-smi -L`` lists (0 without a driver)."""
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    try:
+        listing = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in listing.splitlines() if line.startswith("GPU "))
+
+
+def claim_gpu(count: int, lock_dir: str | None = None) -> int | None:
+    """Lock the first free GPU slot of ``count`` and expose only that GPU to this process.
+
+    Returns the claimed index, or None when the scheduler already chose (CUDA_VISIBLE_DEVICES
+    set, e.g. by SLURM) or no slot is free.
+    """
+    if os.environ.get("CUDA_VISIBLE_DEVICES") or count <= 0:
+        return None
+    directory = Path(lock_dir or tempfile.gettempdir())
+    for index in range(count):
+        handle = open(directory / f"lio-gpu-{index}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _held_locks.append(handle)
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(index)
+        return index
+    return None
+
+
+def prepare(threads: int, gpu: int) -> None:
+    """Set the environment of one workflow job (call before importing jax).
+
+    Args:
+        threads: CPU threads the job may use (Snakemake's ``threads``).
+        gpu: GPUs requested by the job (its ``gpu`` resource, 0 or 1).
+    """
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    flags = os.environ.get("XLA_FLAGS", "")
+    if threads == 1 and "xla_cpu_multi_thread_eigen" not in flags:
+        flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    os.environ["XLA_FLAGS"] = flags.strip()
+    if gpu:
+        claim_gpu(gpu_count())
+    else:
+        # A CPU job must not touch (or initialise) a GPU another job is using.
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+@contextlib.contextmanager
+def start(snakemake) -> Iterator[None]:
+    """Run a workflow script's body with its output in the job's log and the job's
+    environment prepared (threads, GPU) before jax is imported inside the block."""
+    resources = getattr(snakemake, "resources", {})
+    gpu = int(resources.get("gpu", 0)) if hasattr(resources, "get") else 0
+    prepare(int(getattr(snakemake, "threads", 1)), gpu)
+    with open(snakemake.log[0], "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        print(
+            f"lio job: threads={snakemake.threads} gpu={gpu} "
+            f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')} "
+            f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')}",
+            flush=True,
+        )
+        try:
+            yield
+        except BaseException:
+            traceback.print_exc()  # into the job's log, where Snakemake's message points
+            raise

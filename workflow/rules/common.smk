@@ -94,18 +94,30 @@ def all_targets():
     return targets
 
 
+def canonical(value):
+    """Dicts with sorted keys, recursively: Snakemake compares params by their printed form,
+    so the key order of a config file must not count as a change."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def problem_params(wildcards):
     """What determines a problem set: changing it reruns sampling and everything after."""
     block = EXPERIMENTS[wildcards.problem]
-    return {"problem": block["problem"], "params": block.get("params", {})}
+    return canonical({"problem": block["problem"], "params": block.get("params", {})})
 
 
 def method_params(wildcards):
     """What determines one run: changing it reruns exactly the affected solve jobs."""
-    return {
-        "options": EXPERIMENTS[wildcards.problem]["methods"][wildcards.method] or {},
-        "bfgs": config.get("bfgs", {}),
-    }
+    return canonical(
+        {
+            "options": EXPERIMENTS[wildcards.problem]["methods"][wildcards.method] or {},
+            "bfgs": config.get("bfgs", {}),
+        }
+    )
 
 
 def run_paths_of(wildcards):
@@ -115,7 +127,7 @@ def run_paths_of(wildcards):
 def figure_options(wildcards):
     block = EXPERIMENTS[wildcards.problem]
     defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001}
-    return {**defaults, **block.get("figures", {})}
+    return canonical({**defaults, **block.get("figures", {})})
 
 
 def solve_gpu(wildcards):

@@ -23,7 +23,7 @@ rule tables:
     log:
         "results/logs/tables.log",
     params:
-        comparison=config["comparison"],
+        comparison=canonical(config["comparison"]),
         code=TABLE_CODE,
     conda:
         "../envs/lio.yaml"

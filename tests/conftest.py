@@ -13,3 +13,14 @@ ALL_PROBLEMS = sorted(PROBLEMS)
 @pytest.fixture
 def key():
     return jax.random.PRNGKey(1234)
+
+
+@pytest.fixture(scope="session")
+def finished(tmp_path_factory):
+    """A scratch copy of the repository after a complete real run of tests/data/tiny.yaml."""
+    from tests.workflow_helpers import ROOT, scratch_copy, snakemake
+
+    workdir = scratch_copy(tmp_path_factory.mktemp("workflow"))
+    result = snakemake(workdir, "--cores", "2", configfile=ROOT / "tests/data/tiny.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir

@@ -25,6 +25,33 @@ BAD_CONFIGS = [
      "experiments.wavepacket.figures.curves_n: 5 is not one of ns="),
     ("misspelt training key", {"experiments": {WP: {"methods": {"supervised": {"training": {"step": 10}}}}}},
      "Additional properties are not allowed ('step' was unexpected)"),
+    ("misspelt experiment key", {"experiments": {WP: {"seed": [0]}}},
+     "Additional properties are not allowed ('seed' was unexpected)"),
+    ("zero n", {"experiments": {WP: {"ns": [0]}}}, "0 is less than the minimum of 1"),
+    ("duplicate n", {"experiments": {WP: {"ns": [4, 4]}}}, "has non-unique elements"),
+    ("negative seed", {"experiments": {WP: {"seeds": [-1]}}}, "-1 is less than the minimum of 0"),
+    ("n not an integer", {"experiments": {WP: {"ns": [4.5]}}}, "4.5 is not of type 'integer'"),
+    ("negative learning rate", {"experiments": {WP: {"methods": {"reparameterized": {"training": {"learning_rate": -0.1}}}}}},
+     "-0.1 is less than or equal to the minimum of 0"),
+    ("zero training steps", {"experiments": {WP: {"methods": {"reparameterized": {"training": {"steps": 0}}}}}},
+     "0 is less than the minimum of 1"),
+    ("unknown network kind", {"experiments": {WP: {"methods": {"reparameterized": {"network": {"kind": "transformer"}}}}}},
+     "'transformer' is not one of ['conv', 'mlp']"),
+    ("unknown activation", {"experiments": {WP: {"methods": {"neural_adjoint": {"surrogate": {"activation": "swish"}}}}}},
+     "'swish' is not one of ['relu', 'sigmoid', 'tanh', 'gelu']"),
+    ("option of another method", {"experiments": {WP: {"methods": {"reparameterized": {"boundary_weight": 3.0}}}}},
+     "experiments.wavepacket.methods.reparameterized: method 'reparameterized': unknown option(s) ['boundary_weight']"),
+    ("confidence above one", {"comparison": {"confidence": 1.5}}, "1.5 is greater than or equal to the maximum of 1"),
+    ("too few bootstrap resamples", {"comparison": {"bootstrap_resamples": 3}}, "3 is less than the minimum of 10"),
+    ("zero BFGS iterations", {"bfgs": {"max_iterations": 0}}, "0 is less than the minimum of 1"),
+    ("negative BFGS tolerance", {"bfgs": {"rtol": -1e-9}}, "-1e-09 is less than or equal to the minimum of 0"),
+    ("bounds with min >= max", {"experiments": {WP: {"params": {"t0_low": 100.0, "t0_high": 100.0}}}},
+     "t0_low=100.0 must be below t0_high=100.0"),
+    ("figure example beyond n", {"experiments": {WP: {"figures": {"example": 999}}}},
+     "experiments.wavepacket.figures.example: 999 must be below the largest n (256)"),
+    ("gpu not a boolean", {"compute": {"gpu": "yes"}}, "'yes' is not one of ['auto', True, False]"),
+    ("invalid experiment name", {"experiments": {"Wave-Packet": {"problem": "wavepacket", "ns": [4], "seeds": [0], "methods": {"bfgs": {}}}}},
+     "'Wave-Packet' does not match"),
 ]
 
 
@@ -48,3 +75,31 @@ def test_good_config_dry_runs(workdir):
     result = snakemake(workdir, "-n", "--cores", "1")
     assert result.returncode == 0, result.stderr
     assert "solve" in result.stdout and "Job stats" in result.stdout
+
+
+MISSING_BLOCKS = [
+    ("no experiments block", lambda c: c.pop("experiments"), "'experiments' is a required property"),
+    ("no methods block", lambda c: c["experiments"]["wavepacket"].pop("methods"), "'methods' is a required property"),
+    ("no comparison block", lambda c: c.pop("comparison"), "'comparison' is a required property"),
+    ("methods without bfgs", lambda c: c["experiments"]["wavepacket"]["methods"].pop("bfgs"),
+     "experiments.wavepacket.methods: must include 'bfgs'"),
+]
+
+
+@pytest.mark.parametrize("name, remove, message", MISSING_BLOCKS, ids=[c[0] for c in MISSING_BLOCKS])
+def test_missing_block_stops_before_any_job(tmp_path, name, remove, message):
+    import yaml
+
+    workdir = scratch_copy(tmp_path)
+    config_path = workdir / "config/config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    remove(config)
+    config_path.write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "-n", "--cores", "1")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and message in output, output
+    assert "Traceback (most recent call last)" not in output
+
+
+def test_at_least_twenty_malformed_configs_are_covered():
+    assert len(BAD_CONFIGS) + len(MISSING_BLOCKS) >= 20

@@ -8,15 +8,7 @@ import yaml
 
 from lio.methods import STATUS
 from lio.results import open_dataset
-from tests.workflow_helpers import ROOT, scratch_copy, snakemake
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    workdir = scratch_copy(tmp_path_factory.mktemp("workflow"))
-    result = snakemake(workdir, "--cores", "2", configfile=ROOT / "tests/data/tiny.yaml")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir
+from tests.workflow_helpers import ROOT, snakemake
 
 
 def test_every_run_file_is_complete(finished):

@@ -121,8 +121,9 @@ def solve(
     results.write_atomic(dataset, out_path)
 
 
-def aggregate(paths: list[str], out_path: str) -> None:
-    results.write_atomic(results.aggregate(paths), out_path)
+def aggregate(config: dict[str, Any], paths: list[str], out_path: str) -> None:
+    allow = config["comparison"].get("allow_mixed_settings", False)
+    results.write_atomic(results.aggregate(paths, allow_mixed_settings=allow), out_path)
 
 
 def comparison_table(config: dict[str, Any], aggregate_paths: dict[str, str]) -> pd.DataFrame:

@@ -113,14 +113,39 @@ def run_to_dataset(
     return dataset
 
 
-def aggregate(paths: Iterable[str | Path]) -> xr.Dataset:
+def check_same_settings(runs: list[xr.Dataset], names: list[str]) -> None:
+    """Refuse runs of one method made with different settings (config, problem, BFGS).
+
+    Mixed settings arise when results of an earlier config survive a rerun (e.g. with
+    ``--rerun-triggers mtime``) or are copied in; a table over them would compare apples with
+    pears.
+    """
+    first: dict[str, tuple[str, str]] = {}
+    for run, name in zip(runs, names):
+        method, settings = run.attrs["method"], run.attrs.get("config", "")
+        if method not in first:
+            first[method] = (settings, name)
+        elif settings != first[method][0]:
+            raise ValueError(
+                f"aggregate: runs of method {method!r} were made with different settings:\n"
+                f"  {first[method][1]}: {first[method][0]}\n  {name}: {settings}\n"
+                "Rerun the stale ones (snakemake --forcerun solve), or set "
+                "comparison.allow_mixed_settings: true to aggregate them anyway."
+            )
+
+
+def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -> xr.Dataset:
     """Stack run files into one dataset with dims method x n x seed x example.
 
-    Examples beyond a run's n are NaN (losses) / -1 (statuses); curves are NaN-padded.
+    Examples beyond a run's n are NaN (losses) / -1 (statuses); curves are NaN-padded. Runs of
+    one method must share their settings unless ``allow_mixed_settings``.
     """
+    paths = [str(p) for p in paths]
     runs = [open_dataset(p) for p in paths]
     if not runs:
         raise ValueError("aggregate: no run files given; expected at least one result.nc.")
+    if not allow_mixed_settings:
+        check_same_settings(runs, paths)
     methods = sorted({r.attrs["method"] for r in runs}, key=_method_order)
     ns = sorted({int(r.attrs["n"]) for r in runs})
     seeds = sorted({int(r.attrs["seed"]) for r in runs})

@@ -11,4 +11,4 @@ from lio.jobenv import start  # noqa: E402
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     from lio.experiment import aggregate
 
-    aggregate(list(snakemake.input), snakemake.output[0])  # noqa: F821
+    aggregate(snakemake.config, list(snakemake.input), snakemake.output[0])  # noqa: F821

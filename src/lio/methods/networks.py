@@ -68,7 +68,8 @@ class SolverNetwork:
         return self.to_solution(z), batch_stats
 
 
-def training_status(solution: np.ndarray, loss: np.ndarray) -> np.ndarray:
-    """``completed`` where the network's estimate and its loss are finite, else ``diverged``."""
-    finite = np.all(np.isfinite(solution), axis=-1) & np.isfinite(loss)
+def training_status(solution: np.ndarray, loss: np.ndarray, diverged: bool) -> np.ndarray:
+    """``completed`` where training ran to the end and the estimate and its loss are finite;
+    ``diverged`` everywhere if training hit a non-finite loss, and where a value is non-finite."""
+    finite = np.all(np.isfinite(solution), axis=-1) & np.isfinite(loss) & (not diverged)
     return np.where(finite, COMPLETED, DIVERGED)

@@ -12,7 +12,7 @@ import numpy as np
 
 from lio import nets
 from lio.methods.base import Estimate, Method
-from lio.methods.bfgs import BFGSSettings, minimize_batch
+from lio.methods.bfgs import DIVERGED, BFGSSettings, minimize_batch
 from lio.methods.training import TrainSettings, train, tree_cast
 from lio.problems.base import Problem, ProblemSet
 
@@ -63,7 +63,7 @@ class NeuralAdjoint(Method):
             return mse, (state, mse)
 
         n = problems.n
-        variables, _, train_curve, train_time = train(
+        variables, _, train_curve, train_time, surrogate_diverged = train(
             loss_fn, variables, None, self.training, label=f"{self.name} surrogate n={n}"
         )
 
@@ -94,7 +94,8 @@ class NeuralAdjoint(Method):
         return Estimate(
             solution=solution,
             loss=loss,
-            status=np.asarray(outcome.status),
+            # A surrogate whose training diverged invalidates every search through it.
+            status=np.where(surrogate_diverged, DIVERGED, np.asarray(outcome.status)),
             iterations=np.asarray(outcome.iterations),
             curve=np.asarray(jnp.mean(outcome.history, axis=0)),
             wall_time=train_time + time.perf_counter() - start,

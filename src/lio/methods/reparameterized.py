@@ -41,7 +41,7 @@ class Reparameterized(Method):
             total = jnp.sum(problem.losses(solution, problems32))
             return total, (batch_stats, total / n)
 
-        params, batch_stats, curve, wall_time = train(
+        params, batch_stats, curve, wall_time, diverged = train(
             loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}"
         )
         solution = net.solutions(params, batch_stats, problems32, train=True)
@@ -50,7 +50,7 @@ class Reparameterized(Method):
         return Estimate(
             solution=solution,
             loss=loss,
-            status=training_status(solution, loss),
+            status=training_status(solution, loss, diverged),
             iterations=np.full(n, self.training.steps),
             curve=curve,
             wall_time=wall_time,

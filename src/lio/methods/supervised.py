@@ -48,7 +48,7 @@ class Supervised(Method):
             monitored = jnp.mean(problem.losses(estimate, problems32))
             return supervised, (batch_stats, monitored)
 
-        params, batch_stats, curve, wall_time = train(
+        params, batch_stats, curve, wall_time, diverged = train(
             loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}"
         )
         solution = net.solutions(params, batch_stats, problems32, train=False)
@@ -57,7 +57,7 @@ class Supervised(Method):
         return Estimate(
             solution=solution,
             loss=loss,
-            status=training_status(solution, loss),
+            status=training_status(solution, loss, diverged),
             iterations=np.full(n, self.training.steps),
             curve=curve,
             wall_time=wall_time,

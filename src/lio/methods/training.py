@@ -10,7 +10,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -44,13 +44,24 @@ class TrainSettings(struct.PyTreeNode):
 LossFn = Callable[[Any, Any], tuple[jax.Array, tuple[Any, jax.Array]]]
 
 
+class Trained(NamedTuple):
+    """Outcome of ``train``: final variables, the monitored curve, wall time (s), and whether
+    training stopped early on a non-finite loss (``params`` are then the last finite ones)."""
+
+    params: Any
+    state: Any
+    curve: np.ndarray
+    wall_time: float
+    diverged: bool
+
+
 def train(
     loss_fn: LossFn,
     params: Any,
     state: Any,
     settings: TrainSettings,
     label: str,
-) -> tuple[Any, Any, np.ndarray, float]:
+) -> Trained:
     """Minimise ``loss_fn`` with full-batch Adam.
 
     Args:
@@ -62,11 +73,11 @@ def train(
         label: printed with the progress lines.
 
     Returns:
-        Trained params, final state, the curve of ``monitored`` before each step and after the
-        last one (``steps + 1`` values), and the wall time in seconds.
+        ``Trained``: params, final state, the curve of ``monitored`` before each step and after
+        the last one (``steps + 1`` values), the wall time in seconds, and ``diverged``.
 
-    A non-finite loss stops training early; the curve is then NaN from there on and the
-    caller marks the affected examples as diverged.
+    A non-finite loss stops training early, keeping the last finite variables; the curve is
+    NaN from there on and the caller marks the examples as diverged.
     """
     optimizer = optax.adam(settings.learning_rate)
     opt_state = optimizer.init(params)
@@ -80,6 +91,8 @@ def train(
         return optax.apply_updates(params, updates), state, opt_state, loss, monitored
 
     curve = np.full(settings.steps + 1, np.nan)
+    diverged = False
+    finite = (params, state)  # the last variables whose loss was finite
     start = time.perf_counter()
     for index in range(settings.steps):
         new = step(params, state, opt_state)
@@ -87,7 +100,9 @@ def train(
         curve[index] = monitored
         if not math.isfinite(loss):
             print(f"[{label}] step {index}: loss is {loss}; stopping training", flush=True)
+            diverged = True
             break
+        finite = (params, state)
         params, state, opt_state = new[:3]
         if settings.log_every and (index % settings.log_every == 0 or index == settings.steps - 1):
             elapsed = time.perf_counter() - start
@@ -98,8 +113,12 @@ def train(
                 flush=True,
             )
     else:
-        curve[-1] = float(jax.jit(loss_fn)(params, state)[1][1])
-    return params, state, curve, time.perf_counter() - start
+        loss, (_, monitored) = jax.jit(loss_fn)(params, state)
+        curve[-1] = float(monitored)
+        diverged = not math.isfinite(float(loss))
+    if diverged:
+        params, state = finite
+    return Trained(params, state, curve, time.perf_counter() - start, diverged)
 
 
 def tree_cast(tree: Any, dtype) -> Any:

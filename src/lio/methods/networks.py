@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lio import nets
+from lio.methods.base import Estimate
 from lio.methods.bfgs import COMPLETED, DIVERGED
 from lio.problems.base import Problem, ProblemSet
 
@@ -66,6 +67,29 @@ class SolverNetwork:
         else:
             z = self.module.apply(variables, *self.inputs(problems), train=False)
         return self.to_solution(z), batch_stats
+
+
+def network_estimate(
+    problem: Problem,
+    problems: ProblemSet,
+    net: SolverNetwork,
+    trained,
+    train_mode: bool,
+    steps: int,
+) -> Estimate:
+    """The ``Estimate`` of a trained solver network: its solutions for ``problems`` (in the
+    problems' precision), their true losses, statuses, and the training curve and time."""
+    solution = net.solutions(trained.params, trained.state, problems.astype(jnp.float32), train_mode)
+    solution = np.asarray(solution, problems.observed.dtype)
+    loss = np.asarray(jax.jit(problem.losses)(jnp.asarray(solution), problems))
+    return Estimate(
+        solution=solution,
+        loss=loss,
+        status=training_status(solution, loss, trained.diverged),
+        iterations=np.full(problems.n, steps),
+        curve=trained.curve,
+        wall_time=trained.wall_time,
+    )
 
 
 def training_status(solution: np.ndarray, loss: np.ndarray, diverged: bool) -> np.ndarray:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lio.methods.base import Estimate, Method
-from lio.methods.networks import SolverNetwork, training_status
+from lio.methods.networks import SolverNetwork, network_estimate
 from lio.methods.training import TrainSettings, train
 from lio.problems.base import Problem, ProblemSet
 
@@ -41,17 +39,5 @@ class Reparameterized(Method):
             total = jnp.sum(problem.losses(solution, problems32))
             return total, (batch_stats, total / n)
 
-        params, batch_stats, curve, wall_time, diverged = train(
-            loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}"
-        )
-        solution = net.solutions(params, batch_stats, problems32, train=True)
-        solution = np.asarray(solution, problems.observed.dtype)
-        loss = np.asarray(jax.jit(problem.losses)(jnp.asarray(solution), problems))
-        return Estimate(
-            solution=solution,
-            loss=loss,
-            status=training_status(solution, loss, diverged),
-            iterations=np.full(n, self.training.steps),
-            curve=curve,
-            wall_time=wall_time,
-        )
+        trained = train(loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}")
+        return network_estimate(problem, problems, net, trained, True, self.training.steps)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lio.methods.base import Estimate, Method
-from lio.methods.networks import SolverNetwork, training_status
+from lio.methods.networks import SolverNetwork, network_estimate
 from lio.methods.training import TrainSettings, train
 from lio.problems.base import Problem, ProblemSet
 
@@ -48,17 +46,5 @@ class Supervised(Method):
             monitored = jnp.mean(problem.losses(estimate, problems32))
             return supervised, (batch_stats, monitored)
 
-        params, batch_stats, curve, wall_time, diverged = train(
-            loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}"
-        )
-        solution = net.solutions(params, batch_stats, problems32, train=False)
-        solution = np.asarray(solution, problems.observed.dtype)
-        loss = np.asarray(jax.jit(problem.losses)(jnp.asarray(solution), problems))
-        return Estimate(
-            solution=solution,
-            loss=loss,
-            status=training_status(solution, loss, diverged),
-            iterations=np.full(n, self.training.steps),
-            curve=curve,
-            wall_time=wall_time,
-        )
+        trained = train(loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}")
+        return network_estimate(problem, problems, net, trained, False, self.training.steps)

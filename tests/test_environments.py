@@ -27,7 +27,10 @@ def conda_requirements(path) -> dict[str, str]:
     return dict(requirement(d) for d in dependencies if isinstance(d, str))
 
 
-@pytest.mark.parametrize("path", ["environment.yml", "workflow/envs/lio.yaml"])
+@pytest.mark.parametrize(
+    "path",
+    ["environment.yml", "environment-cuda.yml", "workflow/envs/lio.yaml", "workflow/envs/lio-cuda.yaml"],
+)
 def test_conda_env_pins_what_pyproject_pins(path):
     conda = conda_requirements(path)
     for name, bound in pyproject_requirements().items():
@@ -37,7 +40,14 @@ def test_conda_env_pins_what_pyproject_pins(path):
         assert conda[name] == bound, f"{path}: {name}{conda[name]} but pyproject.toml says {name}{bound}"
 
 
-def test_top_level_environment_installs_lio_itself():
-    dependencies = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+@pytest.mark.parametrize("path", ["environment.yml", "environment-cuda.yml"])
+def test_top_level_environment_installs_lio_itself(path):
+    dependencies = yaml.safe_load((ROOT / path).read_text())["dependencies"]
     pip = next(d["pip"] for d in dependencies if isinstance(d, dict))
     assert "-e ." in pip
+
+
+@pytest.mark.parametrize("path", ["environment-cuda.yml", "workflow/envs/lio-cuda.yaml"])
+def test_gpu_variants_ask_for_a_cuda_jaxlib(path):
+    dependencies = yaml.safe_load((ROOT / path).read_text())["dependencies"]
+    assert "jaxlib=*=*cuda*" in dependencies

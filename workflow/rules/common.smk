@@ -159,3 +159,8 @@ def _source_digest(*relative):
 COMPUTE_CODE = _source_digest("problems/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
 FIGURE_CODE = _source_digest("figures.py", "results.py")
 TABLE_CODE = _source_digest("metrics.py", "results.py")
+
+
+def solve_env(wildcards):
+    """conda env of solve jobs (--use-conda): the CUDA variant when they train on GPUs."""
+    return "../envs/lio-cuda.yaml" if USE_GPU else "../envs/lio.yaml"

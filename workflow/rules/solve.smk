@@ -17,6 +17,6 @@ rule solve:
         runtime=solve_runtime,
     threads: COMPUTE.get("threads", 1)
     conda:
-        "../envs/lio.yaml"
+        solve_env
     script:
         "../scripts/solve.py"

@@ -38,14 +38,18 @@ def test_same_key_same_set_different_key_different_set(problem, key):
     first, again = problem.sample(key, N), problem.sample(key, N)
     other = problem.sample(jax.random.fold_in(key, 1), N)
     np.testing.assert_array_equal(first.observed, again.observed)
-    assert not np.allclose(first.observed, other.observed)
+    # Some problems observe the same target every time (billiards): compare the whole set.
+    assert not all(
+        np.allclose(a, b) for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(other))
+    )
 
 
 def test_jit_equals_eager_and_vmap_equals_loop(problem, key):
     problems = problem.sample(key, N)
     eager = [problem.loss(s, c, o) for s, c, o in zip(problems.solution, problems.condition, problems.observed)]
     batched = jax.jit(problem.losses)(problems.solution, problems)
-    np.testing.assert_allclose(batched, np.array(eager), rtol=1e-12)
+    # atol: billiards' loss at the truth is 0 up to round-off (1e-30), where rtol means nothing.
+    np.testing.assert_allclose(batched, np.array(eager), rtol=1e-12, atol=1e-20)
 
 
 def test_gradient_finite_and_matches_finite_differences(problem, key):

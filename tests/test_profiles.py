@@ -17,7 +17,7 @@ def test_slurm_profile_sends_solve_jobs_to_the_gpu_partition(workdir):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     solve_resources = re.findall(r"rule solve:.*?resources: ([^\n]*)", output, flags=re.S)
-    assert len(solve_resources) == 16  # 2 n x 2 seeds x 4 methods
+    assert len(solve_resources) == 32  # 2 experiments x 2 n x 2 seeds x 4 methods
     assert all("gpu=1" in r and "slurm_partition=<GPU_PARTITION>" in r for r in solve_resources)
     assert "slurm_partition=<CPU_PARTITION>" in output  # sampling jobs
     assert "Group job solve" in output  # solve jobs are batched into SLURM jobs

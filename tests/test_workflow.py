@@ -37,10 +37,12 @@ def test_tables_and_figures_are_written(finished):
     assert set(table["method"]) == {"reparameterized", "supervised", "neural_adjoint"}
     assert table[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
     assert "| wavepacket |" in (finished / "results/table2.md").read_text()
+    assert "| billiards |" in (finished / "results/table2.md").read_text()
     assert "\\begin{tabular}" in (finished / "results/table2.tex").read_text()
-    for panel in "abcd":
-        for ext in ("png", "pdf"):
-            assert (finished / f"results/wavepacket/figures/{panel}.{ext}").stat().st_size > 1000
+    for experiment in ("wavepacket", "billiards"):
+        for panel in "abcd":
+            for ext in ("png", "pdf"):
+                assert (finished / f"results/{experiment}/figures/{panel}.{ext}").stat().st_size > 1000
 
 
 def test_logs_and_benchmarks_are_written(finished):

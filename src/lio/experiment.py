@@ -185,7 +185,13 @@ def figure_panel(
             figures.example_observation(problem, problems, options["example"], png, pdf)
         else:
             figures.loss_landscape(
-                problem, problems, options["example"], options["landscape_points"], png, pdf
+                problem,
+                problems,
+                options["example"],
+                options["landscape_points"],
+                png,
+                pdf,
+                parameter=options["landscape_parameter"],
             )
     elif panel == "c":
         figures.optimisation_curves(dataset, options["curves_n"], png, pdf)

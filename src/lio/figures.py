@@ -68,6 +68,12 @@ def example_observation(problem: Problem, problems: ProblemSet, index: int, png:
     """Panel (a): the observation of one problem and the noise-free forward model."""
     _style()
     figure, ax = plt.subplots(figsize=FIGSIZE)
+    if hasattr(problem, "draw_example"):  # a problem-specific sketch (e.g. billiards' table)
+        problem.draw_example(ax, problems, index)
+        ax.set_title("(a) example", fontsize="medium")
+        sns.despine(figure)
+        _save(figure, png, pdf)
+        return
     observed = np.asarray(problems.observed[index])
     clean = np.asarray(problem.forward(problems.solution[index], problems.condition[index]))
     if observed.ndim == 1:
@@ -105,12 +111,19 @@ def landscape(
 
 
 def loss_landscape(
-    problem: Problem, problems: ProblemSet, index: int, points: int, png: str, pdf: str
+    problem: Problem,
+    problems: ProblemSet,
+    index: int,
+    points: int,
+    png: str,
+    pdf: str,
+    parameter: int = 0,
 ):
-    """Panel (b): L and dL/dxi along the first parameter, truth and prior mean marked."""
+    """Panel (b): L and dL/dxi along one parameter (others at the truth), truth and BFGS's
+    start marked."""
     _style()
-    grid, values, grads = landscape(problem, problems, index, points)
-    name = problem.parameter_names[0]
+    grid, values, grads = landscape(problem, problems, index, points, parameter)
+    name = problem.parameter_names[parameter]
     figure, ax = plt.subplots(figsize=FIGSIZE)
     ax.plot(grid, values, color="#d62728", lw=1.0, label="$L$")
     ax.set_xlabel(name)
@@ -118,8 +131,8 @@ def loss_landscape(
     twin = ax.twinx()
     twin.plot(grid, grads, color="#1f77b4", lw=0.6, alpha=0.8, label="$\\partial L/\\partial$" + name)
     twin.set_ylabel(f"$\\partial L / \\partial {name}$", color="#1f77b4")
-    ax.axvline(float(problems.solution[index, 0]), color="k", ls="--", lw=0.8, label="truth")
-    ax.axvline(float(problem.prior_mean[0]), color="k", ls=":", lw=0.8, label="BFGS start")
+    ax.axvline(float(problems.solution[index, parameter]), color="k", ls="--", lw=0.8, label="truth")
+    ax.axvline(float(problem.prior_mean[parameter]), color="k", ls=":", lw=0.8, label="BFGS start")
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     ax.set_title("(b) loss and gradient landscape", fontsize="medium")
     _save(figure, png, pdf)

@@ -126,7 +126,7 @@ def run_paths_of(wildcards):
 
 def figure_options(wildcards):
     block = EXPERIMENTS[wildcards.problem]
-    defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001}
+    defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001, "landscape_parameter": 0}
     return canonical({**defaults, **block.get("figures", {})})
 
 

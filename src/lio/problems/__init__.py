@@ -1,12 +1,14 @@
 """Problem registry: one simulator per module, one line here per problem."""
 
 from lio.problems.base import Problem, ProblemSet
+from lio.problems.billiards import Billiards
 from lio.problems.oscillator import DampedOscillator
 from lio.problems.wavepacket import WavePacket
 
 PROBLEMS: dict[str, type[Problem]] = {
     "wavepacket": WavePacket,
     "oscillator": DampedOscillator,
+    "billiards": Billiards,
 }
 
 
@@ -26,7 +28,8 @@ def make_problem(kind: str, params: dict | None = None) -> Problem:
             f"problem {kind!r}: unknown parameter(s) {unknown}; expected a subset of "
             f"{sorted(allowed)}."
         )
-    return cls(**params)
+    # YAML gives lists; static (hashed) problem fields need tuples.
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
 
 
-__all__ = ["PROBLEMS", "Problem", "ProblemSet", "WavePacket", "make_problem"]
+__all__ = ["PROBLEMS", "Billiards", "Problem", "ProblemSet", "WavePacket", "make_problem"]

@@ -83,4 +83,4 @@ def test_figure_code_change_reruns_only_figures(finished):
     finally:
         figures.write_text(original)
     counts = job_counts(result.stdout)
-    assert counts["figure"] == 4 and "solve" not in counts and "sample_problems" not in counts
+    assert counts["figure"] == 8 and "solve" not in counts and "sample_problems" not in counts  # 2 experiments x 4 panels

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lio import metrics, results
-from lio.methods import METHODS, BFGSSettings, make_method, refine
+from lio.methods import BFGSSettings, make_method, refine
 from lio.problems import Problem, make_problem
 from lio.provenance import provenance
 
@@ -161,7 +161,7 @@ def write_tables(
     )
 
 
-__all__ = ["METHODS", "aggregate", "sample_data", "solve", "write_tables"]
+__all__ = ["aggregate", "figure_panel", "sample_data", "solve", "write_tables"]
 
 
 def figure_panel(

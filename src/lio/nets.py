@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 from flax import struct
-from jaxtyping import Array, Float
+from jaxtyping import Array
 
 ACTIVATIONS = {"relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh, "gelu": nn.gelu}
 
@@ -22,12 +21,6 @@ ACTIVATIONS = {"relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh, "gelu": 
 def bounded(z: Array, lower: Array, upper: Array) -> Array:
     """Scaled tanh onto ``[lower, upper]``: differentiable, clamps out-of-box values."""
     return lower + (upper - lower) * (jnp.tanh(z) + 1) / 2
-
-
-def unbounded(solution: Array, lower: Array, upper: Array) -> Array:
-    """Inverse of ``bounded`` (for values strictly inside the box)."""
-    unit = 2 * (solution - lower) / (upper - lower) - 1
-    return jnp.arctanh(jnp.clip(unit, -1 + 1e-6, 1 - 1e-6))
 
 
 def positional_encoding(x: Array, num_frequencies: int) -> Array:
@@ -154,11 +147,3 @@ def build_surrogate(spec: dict[str, Any], observation_shape: tuple[int, ...]) ->
         raise ValueError(f"surrogate kind {kind!r} is not known; expected 'mlp'.")
     return Surrogate(observation_shape=tuple(observation_shape), **spec)
 
-
-def init_variables(module: nn.Module, key: Array, *inputs: Array) -> dict:
-    """Initialise a module on example inputs (float32 parameters)."""
-    return module.init(key, *inputs, train=False)
-
-
-def cast32(x: Float[Array, "..."]) -> Array:
-    return jax.tree.map(lambda a: a.astype(jnp.float32), x)

@@ -67,13 +67,10 @@ def _color(method: str) -> str:
 def example_observation(problem: Problem, problems: ProblemSet, index: int, png: str, pdf: str):
     """Panel (a): the observation of one problem and the noise-free forward model."""
     _style()
-    figure, ax = plt.subplots(figsize=FIGSIZE)
-    if hasattr(problem, "draw_example"):  # a problem-specific sketch (e.g. billiards' table)
-        problem.draw_example(ax, problems, index)
-        ax.set_title("(a) example", fontsize="medium")
-        sns.despine(figure)
-        _save(figure, png, pdf)
+    if "a" in problem.example_panels:  # a problem-specific sketch (e.g. billiards' table)
+        _problem_panel(problem, problems, index, "a", png, pdf)
         return
+    figure, ax = plt.subplots(figsize=FIGSIZE)
     observed = np.asarray(problems.observed[index])
     clean = np.asarray(problem.forward(problems.solution[index], problems.condition[index]))
     if observed.ndim == 1:
@@ -90,6 +87,15 @@ def example_observation(problem: Problem, problems: ProblemSet, index: int, png:
         for name, value in zip(problem.parameter_names, np.asarray(problems.solution[index]))
     )
     ax.set_title(f"(a) example, {truth}", fontsize="medium")
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def _problem_panel(problem: Problem, problems: ProblemSet, index: int, panel: str, png: str, pdf: str):
+    """A panel the problem draws itself (``Problem.example_panels``), e.g. a flow field."""
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    title = problem.draw_example(ax, problems, index, panel) or "example"
+    ax.set_title(f"({panel}) {title}", fontsize="medium")
     sns.despine(figure)
     _save(figure, png, pdf)
 
@@ -120,8 +126,11 @@ def loss_landscape(
     parameter: int = 0,
 ):
     """Panel (b): L and dL/dxi along one parameter (others at the truth), truth and BFGS's
-    start marked."""
+    start marked; or the problem's own panel (b) when it lists "b" in ``example_panels``."""
     _style()
+    if "b" in problem.example_panels:
+        _problem_panel(problem, problems, index, "b", png, pdf)
+        return
     grid, values, grads = landscape(problem, problems, index, points, parameter)
     name = problem.parameter_names[parameter]
     figure, ax = plt.subplots(figsize=FIGSIZE)

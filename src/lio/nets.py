@@ -53,19 +53,22 @@ class Standardizer(struct.PyTreeNode):
 class ConvNet(nn.Module):
     """VGG-style: per block conv + batch norm + ReLU + max-pool (2), then two dense layers.
 
-    Works on 1D (``(length,)``) and 2D (``(height, width)``) observations; a known condition is
-    concatenated to the flattened features before the dense layers.
+    Works on 1D (``(length,)``) and 2D (``(height, width)``) observations; with
+    ``channels_last`` the observation's last axis holds channels (``(height, width, c)``, e.g.
+    velocity components). A known condition is concatenated to the flattened features before
+    the dense layers.
     """
 
     features: Sequence[int]
     dense: int
     out_features: int
     kernel_size: int = 3
+    channels_last: bool = False
 
     @nn.compact
     def __call__(self, observed: Array, condition: Array, train: bool) -> Array:
-        spatial = observed.ndim - 1  # leading batch dim
-        x = observed[..., None]
+        x = observed if self.channels_last else observed[..., None]
+        spatial = x.ndim - 2  # leading batch dim, trailing channels
         for width in self.features:
             x = nn.Conv(width, (self.kernel_size,) * spatial)(x)
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
@@ -99,8 +102,14 @@ class MLP(nn.Module):
 NETWORKS = {"conv": ConvNet, "mlp": MLP}
 
 
-def build_network(spec: dict[str, Any], out_features: int) -> nn.Module:
-    """Instantiate a network from a config spec ``{kind: conv|mlp, ...}``."""
+def build_network(
+    spec: dict[str, Any], out_features: int, channels_last: bool = False
+) -> nn.Module:
+    """Instantiate a network from a config spec ``{kind: conv|mlp, ...}``.
+
+    ``channels_last`` (from ``Problem.observation_channels``) tells a conv network that the
+    observation's last axis is channels; an MLP flattens the observation either way.
+    """
     spec = dict(spec)
     kind = spec.pop("kind", None)
     if kind not in NETWORKS:
@@ -112,6 +121,8 @@ def build_network(spec: dict[str, Any], out_features: int) -> nn.Module:
             f"mlp activation {spec['activation']!r} is not known; expected one of "
             f"{sorted(ACTIVATIONS)}."
         )
+    if kind == "conv":
+        spec["channels_last"] = channels_last
     try:
         return NETWORKS[kind](out_features=out_features, **spec)
     except TypeError as error:

@@ -68,7 +68,6 @@ def _minimize_one(
 ):
     solver = optx.BFGS(rtol=settings.rtol, atol=settings.atol)
     fn = lambda y, a: (objective(y, a), None)  # noqa: E731  optimistix wants (value, aux)
-    monitor = monitor or objective
     f_struct = jax.ShapeDtypeStruct((), y0.dtype)
     tags = frozenset()
     state = solver.init(fn, y0, args, {}, f_struct, None, tags)
@@ -93,7 +92,9 @@ def _minimize_one(
         y, state, history, evaluations = carry
         y, state, _ = solver.step(fn, y, args, {}, state, tags)
         index = jnp.clip(state.num_accepted_steps - 1, 0, settings.max_iterations)
-        history = history.at[index].set(monitor(y, args).astype(history.dtype))
+        # step returns the accepted iterate and f_info holds its loss: no second evaluation.
+        value = state.f_info.f if monitor is None else monitor(y, args)
+        history = history.at[index].set(value.astype(history.dtype))
         return y, state, history, evaluations + 1
 
     y, state, history, evaluations = jax.lax.while_loop(

@@ -31,7 +31,7 @@ class SolverNetwork:
     def create(cls, problem: Problem, spec: dict, fit_on: ProblemSet) -> "SolverNetwork":
         lower, upper = problem.bounds
         return cls(
-            module=nets.build_network(spec, problem.num_parameters),
+            module=nets.build_network(spec, problem.num_parameters, problem.observation_channels),
             observed_scale=nets.Standardizer.fit(fit_on.observed, per_feature=False),
             condition_scale=nets.Standardizer.fit(fit_on.condition, per_feature=True),
             lower=lower.astype(jnp.float32),

@@ -48,6 +48,12 @@ class Problem(struct.PyTreeNode):
 
     name: ClassVar[str] = "problem"
     parameter_names: ClassVar[tuple[str, ...]] = ()
+    # True when the observation's last axis holds channels (e.g. velocity components) rather
+    # than a spatial dimension; conv solver networks then convolve over the other axes only.
+    observation_channels: ClassVar[bool] = False
+    # Example panels the problem draws itself with ``draw_example(ax, problems, index, panel)``:
+    # () = panel (a) shows the observation and panel (b) the loss landscape (the defaults).
+    example_panels: ClassVar[tuple[str, ...]] = ()
 
     # -- to implement -------------------------------------------------------------------------
     def forward(

@@ -50,6 +50,7 @@ class Billiards(Problem):
     """
 
     name: ClassVar[str] = "billiards"
+    example_panels: ClassVar[tuple[str, ...]] = ("a",)
     parameter_names: ClassVar[tuple[str, ...]] = ("vx", "vy")
 
     radius: float = struct.field(pytree_node=False, default=0.03)
@@ -156,8 +157,9 @@ class Billiards(Problem):
         return jnp.asarray(self.initial_guess, jnp.result_type(float))
 
     # -- figure panel (a) ----------------------------------------------------------------------
-    def draw_example(self, ax, problems: ProblemSet, index: int) -> None:
-        """Sketch: balls, target, and the trajectories of the exact shot and of BFGS's start."""
+    def draw_example(self, ax, problems: ProblemSet, index: int, panel: str) -> str:
+        """Panel (a), a sketch: balls, target, and the trajectories of the exact shot and of
+        BFGS's start. Returns the panel's title."""
         import matplotlib.patches as patches
         import numpy as np
 
@@ -187,3 +189,4 @@ class Billiards(Problem):
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         ax.legend(frameon=False, fontsize="x-small", loc="lower right")
+        return "example"

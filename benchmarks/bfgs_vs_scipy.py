@@ -1,0 +1,104 @@
+"""Batched BFGS against a per-example scipy loop, on every experiment of a config.
+
+    python benchmarks/bfgs_vs_scipy.py [--configfile config/quick.yaml] [--experiments wavepacket]
+        [--n 256] [--scipy-examples 64] [--out FILE]
+
+Both start from the problem's prior mean on the same float64 problems with the workflow's BFGS
+settings; scipy gets ``jax.jit(value_and_grad(loss))`` of ONE problem per call. For costly
+simulators scipy runs on the first ``--scipy-examples`` problems only and its time is scaled to
+n (reported as such). Timings exclude compilation (reported apart) and are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.optimize  # noqa: E402
+from common import load_config, median_time, write  # noqa: E402
+
+from lio.experiment import bfgs_settings, problem_of  # noqa: E402
+from lio.methods.bfgs import bfgs_on_problems  # noqa: E402
+from lio.provenance import device, provenance  # noqa: E402
+
+
+def scipy_loop(problem, problems, y0, examples: int, max_iterations: int):
+    value_and_grad = jax.jit(jax.value_and_grad(problem.loss))
+    jax.block_until_ready(value_and_grad(y0[0], problems.condition[0], problems.observed[0]))
+    losses, iterations = [], []
+    start = time.perf_counter()
+    for i in range(examples):
+        condition, observed = problems.condition[i], problems.observed[i]
+
+        def fun(x, condition=condition, observed=observed):
+            value, grad = value_and_grad(jnp.asarray(x), condition, observed)
+            return float(value), np.asarray(grad)
+
+        result = scipy.optimize.minimize(
+            fun, np.asarray(y0[i]), jac=True, method="BFGS", options={"maxiter": max_iterations}
+        )
+        losses.append(result.fun)
+        iterations.append(result.nit)
+    return time.perf_counter() - start, np.asarray(losses), np.asarray(iterations)
+
+
+def compare(problem, problems, settings, scipy_examples: int, repeats: int) -> dict:
+    n = problems.n
+    y0 = jnp.broadcast_to(problem.prior_mean, (n, problem.num_parameters))
+    outcome, first_call = bfgs_on_problems(problem, problems, y0, settings)
+    batched = median_time(lambda: bfgs_on_problems(problem, problems, y0, settings)[0].loss, repeats)
+    m = min(scipy_examples, n)
+    scipy_time, scipy_losses, scipy_iterations = scipy_loop(
+        problem, problems, y0, m, settings.max_iterations
+    )
+    scipy_time_n = scipy_time * n / m
+    ours = np.asarray(outcome.loss)[:m]
+    tolerance = 1e-12 + 1e-6 * np.maximum(np.abs(ours), np.abs(scipy_losses))
+    return {
+        "n": n,
+        "batched_bfgs_s": batched,
+        "batched_bfgs_first_call_s": first_call,
+        "batched_iterations_mean": float(np.mean(outcome.iterations)),
+        "batched_iterations_max": int(np.max(outcome.iterations)),
+        "scipy_examples_timed": m,
+        "scipy_loop_s_for_n": scipy_time_n,
+        "scipy_iterations_mean": float(np.mean(scipy_iterations)),
+        "speedup": scipy_time_n / batched,
+        "batched_mean_loss_on_timed": float(np.mean(ours)),
+        "scipy_mean_loss_on_timed": float(np.mean(scipy_losses)),
+        "batched_lower_or_equal_fraction": float(np.mean(ours <= scipy_losses + tolerance)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configfile", nargs="*", default=[])
+    parser.add_argument("--experiments", nargs="*", default=None)
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--scipy-examples", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    config = load_config(args.configfile)
+    settings = bfgs_settings(config)
+    numbers = {"device": device(), "experiments": {}}
+    for experiment in args.experiments or list(config["experiments"]):
+        problem = problem_of(config, experiment)
+        problems = problem.sample(jax.random.PRNGKey(0), args.n)
+        print(f"[{experiment}] n = {args.n} ...", flush=True)
+        numbers["experiments"][experiment] = compare(
+            problem, problems, settings, args.scipy_examples, args.repeats
+        )
+        print(numbers["experiments"][experiment], flush=True)
+    numbers["provenance"] = provenance({"configfiles": args.configfile})
+    write(numbers, "bfgs_vs_scipy", args.out)
+
+
+if __name__ == "__main__":
+    main()

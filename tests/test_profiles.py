@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import yaml
 
 from tests.workflow_helpers import ROOT, scratch_copy, snakemake
 
@@ -17,7 +18,9 @@ def test_slurm_profile_sends_solve_jobs_to_the_gpu_partition(workdir):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     solve_resources = re.findall(r"rule solve:.*?resources: ([^\n]*)", output, flags=re.S)
-    assert len(solve_resources) == 32  # 2 experiments x 2 n x 2 seeds x 4 methods
+    quick = yaml.safe_load((ROOT / "config/quick.yaml").read_text())["experiments"]
+    expected = sum(len(b["ns"]) * len(b["seeds"]) * len(b["methods"]) for b in quick.values())
+    assert len(solve_resources) == expected  # experiments x n x seeds x methods
     assert all("gpu=1" in r and "slurm_partition=<GPU_PARTITION>" in r for r in solve_resources)
     assert "slurm_partition=<CPU_PARTITION>" in output  # sampling jobs
     assert "Group job solve" in output  # solve jobs are batched into SLURM jobs

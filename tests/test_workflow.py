@@ -36,10 +36,11 @@ def test_tables_and_figures_are_written(finished):
     assert set(table["stage"]) == {"refined", "unrefined"}
     assert set(table["method"]) == {"reparameterized", "supervised", "neural_adjoint"}
     assert table[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
-    assert "| wavepacket |" in (finished / "results/table2.md").read_text()
-    assert "| billiards |" in (finished / "results/table2.md").read_text()
+    experiments = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())["experiments"]
+    for experiment in experiments:
+        assert f"| {experiment} |" in (finished / "results/table2.md").read_text()
     assert "\\begin{tabular}" in (finished / "results/table2.tex").read_text()
-    for experiment in ("wavepacket", "billiards"):
+    for experiment in experiments:
         for panel in "abcd":
             for ext in ("png", "pdf"):
                 assert (finished / f"results/{experiment}/figures/{panel}.{ext}").stat().st_size > 1000
@@ -83,4 +84,6 @@ def test_figure_code_change_reruns_only_figures(finished):
     finally:
         figures.write_text(original)
     counts = job_counts(result.stdout)
-    assert counts["figure"] == 8 and "solve" not in counts and "sample_problems" not in counts  # 2 experiments x 4 panels
+    experiments = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())["experiments"]
+    assert counts["figure"] == 4 * len(experiments)  # 4 panels per experiment
+    assert "solve" not in counts and "sample_problems" not in counts

@@ -2,6 +2,7 @@
 
 from lio.problems.base import Problem, ProblemSet
 from lio.problems.billiards import Billiards
+from lio.problems.kuramoto_sivashinsky import KuramotoSivashinsky
 from lio.problems.oscillator import DampedOscillator
 from lio.problems.wavepacket import WavePacket
 
@@ -9,6 +10,7 @@ PROBLEMS: dict[str, type[Problem]] = {
     "wavepacket": WavePacket,
     "oscillator": DampedOscillator,
     "billiards": Billiards,
+    "kuramoto_sivashinsky": KuramotoSivashinsky,
 }
 
 
@@ -32,4 +34,4 @@ def make_problem(kind: str, params: dict | None = None) -> Problem:
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
 
 
-__all__ = ["PROBLEMS", "Billiards", "Problem", "ProblemSet", "WavePacket", "make_problem"]
+__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "Problem", "ProblemSet", "WavePacket", "make_problem"]

@@ -1,6 +1,7 @@
 # lio: reproduce "Can Neural Networks Improve Classical Optimization of Inverse Problems?"
 #   snakemake --cores all                                   # the paper's full sweep
 #   snakemake --cores all --configfile config/quick.yaml    # tiny sweep, minutes on a laptop
+#   snakemake --cores 1 --config paper_source=record        # paper/main.pdf from the committed record
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -15,6 +16,7 @@ include: "workflow/rules/solve.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/publish.smk"
+include: "workflow/rules/paper.smk"
 
 
 rule all:

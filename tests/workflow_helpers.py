@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def scratch_copy(directory: Path) -> Path:
-    for name in ("Snakefile", "workflow", "config", "profiles", "src"):
+    # paper/: the LaTeX sources and the committed record, not the generated paper of the last run.
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "generated", "build", "main.pdf")
+    for name in ("Snakefile", "workflow", "config", "profiles", "src", "paper"):
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, directory / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(source, directory / name, ignore=ignore)
         else:
             shutil.copy(source, directory / name)
     return directory

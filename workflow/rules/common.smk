@@ -15,6 +15,10 @@ if _config_problems:
     )
 
 EXPERIMENTS = config["experiments"]
+# paper_source: record rebuilds the paper from the committed record (paper/data) and nothing else;
+# the publish rules, which would write that record, are then not defined.
+FROM_RECORD = config.get("paper_source", "results") == "record"
+PUBLISH = config.get("publish", False) and not FROM_RECORD
 COMPUTE = config.get("compute", {})
 GPUS = gpu_count()
 # auto: a GPU per solve job when this machine has one. Clusters decide in their profile
@@ -35,9 +39,11 @@ localrules:
     aggregate,
     tables,
     figure,
-    publish_aggregate,
-    publish_table,
-    publish_figure,
+    benchmarks_summary,
+    paper_generated,
+    paper_constants,
+    paper_pdf,
+    readme_results,
 
 PANELS = ["a", "b", "c", "d"]
 
@@ -76,6 +82,8 @@ def figure_inputs(wildcards):
 
 
 def all_targets():
+    if FROM_RECORD:
+        return PAPER.targets()  # the paper from paper/data: nothing is trained (rules/paper.smk)
     targets = expand(
         "results/table2.{ext}", ext=["csv", "md", "tex"]
     )
@@ -86,12 +94,15 @@ def all_targets():
             panel=PANELS,
             ext=["png", "pdf"],
         )
-    if config.get("publish", False):
+    if PUBLISH:
         targets += expand("paper/data/table2.{ext}", ext=["csv", "md", "tex"])
+        targets.append("paper/data/benchmarks.csv")
         for problem in EXPERIMENTS:
             targets.append(f"paper/data/{problem}_aggregate.nc")
-            targets += expand("paper/figures/{problem}/{panel}.png", problem=problem, panel=PANELS)
-    return targets
+            targets += expand(
+                "paper/figures/{problem}/{panel}.{ext}", problem=problem, panel=PANELS, ext=["png", "pdf"]
+            )
+    return targets + PAPER.targets()
 
 
 def canonical(value):
@@ -159,6 +170,7 @@ def _source_digest(*relative):
 COMPUTE_CODE = _source_digest("problems/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
 FIGURE_CODE = _source_digest("figures.py", "results.py")
 TABLE_CODE = _source_digest("metrics.py", "results.py")
+PAPER_CODE = _source_digest("paper/*.py", "metrics.py", "results.py")
 
 
 def solve_env(wildcards):

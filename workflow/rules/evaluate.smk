@@ -17,7 +17,7 @@ rule tables:
     input:
         **aggregate_paths(),
     output:
-        csv="results/table2.csv",
+        csv=report("results/table2.csv", caption="../report/table2.rst", category="Tables"),
         markdown="results/table2.md",
         latex="results/table2.tex",
     log:

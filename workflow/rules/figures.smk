@@ -2,7 +2,13 @@ rule figure:
     input:
         figure_inputs,
     output:
-        png="results/{problem}/figures/{panel}.png",
+        png=report(
+            "results/{problem}/figures/{panel}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            subcategory="{problem}",
+            labels={"experiment": "{problem}", "panel": "{panel}"},
+        ),
         pdf="results/{problem}/figures/{panel}.pdf",
     log:
         "results/logs/{problem}/figures/{panel}.log",

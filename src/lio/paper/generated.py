@@ -1,0 +1,412 @@
+"""The paper's generated inputs from the results: macros, better/equal and cost tables, sections."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+import yaml
+
+from lio.paper.files import PANELS, Layout
+from lio.paper.tex import (
+    METHOD_LABELS,
+    latex_escape,
+    macro,
+    method_label,
+    newcommands,
+    percent,
+)
+
+STAGES = ("refined", "unrefined")
+
+
+def load_reference(path: str | Path) -> dict[str, Any]:
+    """The paper's published numbers (paper/reference.yaml), by experiment."""
+    return yaml.safe_load(Path(path).read_text())["experiments"]
+
+
+def title(experiment: str, reference: dict[str, Any]) -> str:
+    if experiment in reference and "title" in reference[experiment]:
+        return reference[experiment]["title"]
+    return latex_escape(experiment.replace("_", " ").capitalize())
+
+
+def job_seconds(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Snakemake's benchmark files of solve jobs -> one row per job (experiment, method, n, seed)."""
+    rows = []
+    for path in paths:
+        parts = Path(path).parts
+        experiment, method, n, seed = parts[-4], parts[-3], parts[-2], Path(parts[-1]).stem
+        record = pd.read_csv(path, sep="\t").iloc[-1]
+        rows.append(
+            {
+                "experiment": experiment,
+                "method": method,
+                "n": int(n.removeprefix("n")),
+                "seed": int(seed.removeprefix("seed")),
+                "job_s": float(record["s"]),
+                "max_rss_mb": pd.to_numeric(record["max_rss"], errors="coerce"),
+                "cpu_time_s": pd.to_numeric(record["cpu_time"], errors="coerce"),
+            }
+        )
+    columns = ["experiment", "method", "n", "seed", "job_s", "max_rss_mb", "cpu_time_s"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_benchmarks(paths: Sequence[str | Path], out: str | Path) -> None:
+    """The solve jobs' benchmark files as one small CSV (published with the record)."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    job_seconds(paths).to_csv(out, index=False, float_format="%.4f")
+
+
+def cost_table(aggregates: dict[str, xr.Dataset], jobs: pd.DataFrame | None) -> pd.DataFrame:
+    """Wall time of each method relative to BFGS, summed over every (n, seed) of the sweep.
+
+    ``solve``: the method alone (for learned methods the network's training, for the neural
+    adjoint also its surrogate search), measured in-process; ``total``: solve plus BFGS
+    refinement; ``job``: the whole Snakemake job (start-up, compilation, I/O), from its
+    ``benchmark:`` file. BFGS is never refined, so its total is its solve time.
+    """
+    rows = []
+    for experiment, dataset in aggregates.items():
+        solve = dataset["wall_time_unrefined_s"].sum(["n", "seed"])
+        total = solve + dataset["wall_time_refine_s"].sum(["n", "seed"])
+        baseline = float(solve.sel({"method": "bfgs"}))
+        job = None
+        if jobs is not None:
+            job = jobs[jobs["experiment"] == experiment].groupby("method")["job_s"].sum()
+        for method in map(str, dataset["method"].values):
+            runs = np.isfinite(dataset["wall_time_unrefined_s"].sel({"method": method}))
+            row = {"experiment": experiment, "method": method, "runs": int(runs.sum())}
+            if method == "bfgs":
+                row.update(solve_s=baseline, total_s=baseline, solve=1.0, total=1.0)
+            else:
+                row.update(
+                    solve_s=float(solve.sel({"method": method})),
+                    total_s=float(total.sel({"method": method})),
+                    solve=float(solve.sel({"method": method})) / baseline,
+                    total=float(total.sel({"method": method})) / baseline,
+                )
+            if job is not None and method in job and "bfgs" in job:
+                row.update(job_s=float(job[method]), job=float(job[method] / job["bfgs"]))
+            else:
+                row.update(job_s=np.nan, job=np.nan)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def provenance(aggregates: dict[str, xr.Dataset]) -> dict[str, list[str]]:
+    """Distinct git SHAs, lio versions and devices of the runs behind the tables."""
+    found: dict[str, list[str]] = {"git_sha": [], "lio_version": [], "device": []}
+    for dataset in aggregates.values():
+        for key in found:
+            for value in np.unique(dataset[key].values):
+                if str(value) and str(value) not in found[key]:
+                    found[key].append(str(value))
+    return found
+
+
+def numbers(
+    config: dict[str, Any],
+    table: pd.DataFrame,
+    aggregates: dict[str, xr.Dataset],
+    costs: pd.DataFrame,
+    reference: dict[str, Any],
+    source: str,
+) -> dict[str, str]:
+    """Every number the text uses, as LaTeX macro name -> value."""
+    comparison = config["comparison"]
+    found = provenance(aggregates)
+    shas = sorted({sha[:7] for sha in found["git_sha"]})
+    out = {
+        macro("ExperimentCount"): str(len(aggregates)),
+        macro("Rtol"): _power_of_ten(comparison["rtol"]),
+        macro("Atol"): _power_of_ten(comparison["atol"]),
+        macro("Resamples"): str(comparison["bootstrap_resamples"]),
+        macro("Confidence"): f"{100 * comparison['confidence']:g}",
+        macro("BfgsMaxIterations"): str(config.get("bfgs", {}).get("max_iterations", "--")),
+        macro("GitSha"): ", ".join(f"\\texttt{{{s}}}" for s in shas) or "--",
+        macro("LioVersion"): latex_escape(", ".join(found["lio_version"]) or "--"),
+        macro("Devices"): latex_escape("; ".join(found["device"]) or "--"),
+        macro("Source"): latex_escape(source),
+    }
+    # The paper's three learned methods always get macros (main.tex names them), "--" if not run.
+    methods = list(dict.fromkeys([*(m for m in METHOD_LABELS if m != "bfgs"), *table["method"]]))
+    for experiment, dataset in aggregates.items():
+        ns, seeds = [int(n) for n in dataset["n"].values], dataset.sizes["seed"]
+        block = config["experiments"].get(experiment, {})
+        out[macro(experiment, "Title")] = title(experiment, reference)
+        out[macro(experiment, "NList")] = ", ".join(map(str, ns))
+        out[macro(experiment, "Seeds")] = str(seeds)
+        out[macro(experiment, "Problems")] = str(sum(ns) * seeds)
+        out[macro(experiment, "CurvesN")] = str(block.get("figures", {}).get("curves_n", max(ns)))
+        paper = reference.get(experiment, {})
+        out[macro(experiment, "PaperTrainingCost")] = str(paper.get("training_cost", "--"))
+        rows = table[table["experiment"] == experiment]
+        for _, row in rows.iterrows():
+            for kind in ("better", "equal"):
+                for suffix, column in (("", kind), ("Low", f"{kind}_low"), ("High", f"{kind}_high")):
+                    out[macro(experiment, row.method, row.stage, kind, suffix)] = percent(row[column])
+        for method in methods:
+            published = paper.get("table2", {}).get(method, {})
+            for kind in ("better", "equal"):
+                value = published.get(kind)
+                out[macro(experiment, method, "Paper", kind)] = "--" if value is None else f"{value:.1f}"
+        for _, row in costs[costs["experiment"] == experiment].iterrows():
+            for kind in ("solve", "total", "job"):
+                name = macro(experiment, row.method, "Cost", kind)
+                out[name] = _ratio(row[kind])
+                if row.method == "bfgs":
+                    out[name + "Seconds"] = _ratio(row[f"{kind}_s"])
+    for method in methods:  # means over experiments, as the paper's "average of 69%"
+        for stage in STAGES:
+            ours = table[(table["method"] == method) & (table["stage"] == stage)]["better"]
+            out[macro(method, stage, "BetterMean")] = percent(ours.mean()) if len(ours) else "--"
+        published = {
+            e: r["table2"][method]["better"]
+            for e, r in reference.items()
+            if method in r.get("table2", {})
+        }
+        shared = [published[e] for e in aggregates if e in published]
+        out[macro(method, "PaperBetterMean")] = _mean(list(published.values()))
+        out[macro(method, "PaperBetterMeanShared")] = _mean(shared)
+        out[macro(method, "PaperExperimentCount")] = str(len(published))
+    out[macro("PaperTrainingCost")] = _paper_cost_sentence(reference)
+    return out
+
+
+def _paper_cost_sentence(reference: dict[str, Any]) -> str:
+    """The paper's training cost of the reparameterized networks, grouped by factor."""
+    factors: dict[str, list[str]] = {}
+    for experiment, published in reference.items():
+        if "training_cost" in published:
+            names = factors.setdefault(str(published["training_cost"]), [])
+            names.append(published.get("title", experiment))
+    parts = []
+    for factor, titles in factors.items():
+        names = ", ".join(titles[:-1]) + (" and " if len(titles) > 1 else "") + titles[-1]
+        parts.append(f"{factor} times longer than BFGS for {names}")
+    return "; ".join(parts) if parts else "no training cost"
+
+
+def _mean(values: list[float]) -> str:
+    return f"{np.mean(values):.1f}" if values else "--"
+
+
+def _power_of_ten(value: float) -> str:
+    exponent = np.log10(value) if value > 0 else np.nan
+    if np.isfinite(exponent) and float(exponent).is_integer():
+        return f"10^{{{int(exponent)}}}"
+    return f"{value:g}"
+
+
+def _ratio(value: float) -> str:
+    return "--" if not np.isfinite(value) else f"{value:.1f}"
+
+
+def comparison_tabular(
+    table: pd.DataFrame, stage: str, experiments: Sequence[str], reference: dict[str, Any] | None
+) -> str:
+    """Experiment x method rows: ours (and the paper's, where given) better / equal in percent."""
+    paper = reference is not None
+    head = r"\multicolumn{2}{c}{ours [CI]}" + (" & paper" if paper else "")
+    columns = "ll" + ("rlr" if paper else "rl") * 2
+    width = 3 if paper else 2
+    lines = [
+        f"\\begin{{tabular}}{{{columns}}}",
+        r"\toprule",
+        f" & & \\multicolumn{{{width}}}{{c}}{{better than BFGS (\\%)}}"
+        f" & \\multicolumn{{{width}}}{{c}}{{equal to BFGS (\\%)}} \\\\",
+        f"\\cmidrule(lr){{3-{2 + width}}}\\cmidrule(lr){{{3 + width}-{2 + 2 * width}}}",
+        f"experiment & method & {head} & {head} \\\\",
+        r"\midrule",
+    ]
+    for index, experiment in enumerate(experiments):
+        rows = table[(table["experiment"] == experiment) & (table["stage"] == stage)]
+        if index:
+            lines.append(r"\addlinespace")
+        for position, (_, row) in enumerate(rows.iterrows()):
+            name = macro(experiment, "Title") if position == 0 else ""
+            cells = [name, method_label(row.method)]
+            for kind in ("better", "equal"):
+                base = macro(experiment, row.method, stage, kind)
+                cells += [base, f"{{\\footnotesize[{base}Low, {base}High]}}"]
+                if paper:
+                    cells.append(macro(experiment, row.method, "Paper", kind))
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
+    """Experiment x method rows: wall time relative to BFGS (BFGS's own row in seconds).
+
+    A record without a benchmark summary (written before it existed) shows "--" for whole jobs.
+    """
+    lines = [
+        r"\begin{tabular}{llrrrr}",
+        r"\toprule",
+        r" & & \multicolumn{3}{c}{wall time relative to BFGS} & paper \\",
+        r"\cmidrule(lr){3-5}",
+        r"experiment & method & solve & solve + refine & whole job & training \\",
+        r"\midrule",
+    ]
+    for index, experiment in enumerate(experiments):
+        if index:
+            lines.append(r"\addlinespace")
+        rows = costs[costs["experiment"] == experiment]
+        for position, (_, row) in enumerate(rows.iterrows()):
+            cells = [macro(experiment, "Title") if position == 0 else "", method_label(row.method)]
+            for kind in ("solve", "total", "job"):
+                name = macro(experiment, row.method, "Cost", kind)
+                if not np.isfinite(row[kind]):
+                    cells.append("--")
+                elif row.method == "bfgs":
+                    cells.append(f"({name}Seconds\\,s)")
+                else:
+                    cells.append(f"{name}$\\times$")
+            paper = ""
+            if row.method == "reparameterized":
+                paper = f"{macro(experiment, 'PaperTrainingCost')}$\\times$"
+            lines.append(" & ".join([*cells, paper]) + r" \\")
+    lines.append(r"\bottomrule")
+    if not np.isfinite(costs["job"]).any():
+        lines.append(r"\multicolumn{6}{l}{\footnotesize --: no job benchmark summary in this record.}\\")
+    lines += [r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def experiment_sections(
+    experiments: Sequence[str], figures: dict[str, list[str]], directory: str, methods: Sequence[str]
+) -> str:
+    """One subsection per experiment: description (paper/experiments/{key}.tex), figure, results."""
+    out = []
+    for experiment in experiments:
+
+        def m(*parts: str) -> str:
+            return macro(experiment, *parts) + "{}"
+
+        panels = []
+        for path in figures[experiment]:
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            panels.append(f"\\includegraphics[width=0.49\\linewidth]{{{relative}}}")
+        items = []
+        for method in methods:
+            better, equal = (m(method, "Refined", kind) for kind in ("Better", "Equal"))
+            items.append(
+                f"\\item \\emph{{{method_label(method)}}}: better than BFGS on {better}\\,\\% of the "
+                f"problems (CI {m(method, 'RefinedBetterLow')}--{m(method, 'RefinedBetterHigh')}\\,\\%), "
+                "equal on "
+                f"{equal}\\,\\% (paper: {m(method, 'PaperBetter')}\\,\\% and "
+                f"{m(method, 'PaperEqual')}\\,\\%); without refinement "
+                f"{m(method, 'UnrefinedBetter')}\\,\\% and {m(method, 'UnrefinedEqual')}\\,\\%."
+            )
+        out.append(
+            f"\\subsection{{{m('Title')}}}\\label{{sec:{experiment}}}\n"
+            f"\\IfFileExists{{experiments/{experiment}.tex}}{{\\input{{experiments/{experiment}.tex}}}}"
+            "{No description of this experiment is in \\texttt{paper/experiments/} yet.}\n\n"
+            "\\begin{figure}[tbp]\n\\centering\n"
+            f"{panels[0]}\\hfill{panels[1]}\\\\[1ex]\n{panels[2]}\\hfill{panels[3]}\n"
+            f"\\caption{{{m('Title')}: (a) an example problem, "
+            "(b) loss and gradient along one parameter, "
+            f"(c) $L/n$ during the optimisation without refinement at $n = {m('CurvesN')}$, "
+            "(d) refined $L/n$ against $n$; "
+            f"mean $\\pm$ standard deviation over {m('Seeds')} seeds.}}\n"
+            f"\\label{{fig:{experiment}}}\n\\end{{figure}}\n\n"
+            f"Figure~\\ref{{fig:{experiment}}} shows the experiment, "
+            f"run for $n \\in \\{{{m('NList')}\\}}$ "
+            f"with {m('Seeds')} seeds each: {m('Problems')} inverse problems per method. The fractions "
+            f"below are means over all $(n, \\text{{seed}})$, with {macro('Confidence')}\\,\\% "
+            "bootstrap intervals (CI):\n"
+            "\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}\n"
+        )
+    return "\n".join(out)
+
+
+def summary(table: pd.DataFrame, experiments: Sequence[str], reference: dict[str, Any]) -> str:
+    """Where the paper's refined better-fractions fall relative to our confidence intervals."""
+    verdicts: dict[str, list[str]] = {"inside": [], "below": [], "above": []}
+    for experiment in experiments:
+        published = reference.get(experiment, {}).get("table2", {})
+        rows = table[(table["experiment"] == experiment) & (table["stage"] == "refined")]
+        for _, row in rows.iterrows():
+            if row.method not in published:
+                continue
+            paper = published[row.method]["better"] / 100
+            if paper < row.better_low:
+                verdict = "below"
+            elif paper > row.better_high:
+                verdict = "above"
+            else:
+                verdict = "inside"
+            verdicts[verdict].append(
+                f"{macro(experiment, 'Title')}{{}} / {method_label(row.method).lower()}"
+            )
+    compared = sum(len(v) for v in verdicts.values())
+    if not compared:
+        return "None of our experiments has published numbers to compare with.\n"
+    inside = verdicts["inside"]
+    sentences = [
+        f"Of the {compared} refined better-than-BFGS fractions that the paper publishes for our "
+        f"experiments, {len(inside)} lie inside our {macro('Confidence')}\\,\\% interval"
+        + (f" ({'; '.join(inside)})." if inside else ".")
+    ]
+    for verdict in ("below", "above"):
+        if verdicts[verdict]:
+            sentences.append(
+                f"The paper's value lies {verdict} our interval for {len(verdicts[verdict])}: "
+                + "; ".join(verdicts[verdict])
+                + "."
+            )
+    return " ".join(sentences) + "\n"
+
+
+def write_generated(
+    config: dict[str, Any],
+    layout: Layout,
+    table_path: str,
+    aggregate_paths: Sequence[str],
+    benchmarks_path: str | None,
+    reference_path: str,
+    outputs: dict[str, str],
+) -> None:
+    """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections and summary."""
+    from lio.results import open_dataset
+
+    experiments = list(layout.experiments)
+    aggregates = {e: open_dataset(p) for e, p in zip(experiments, aggregate_paths)}
+    table = pd.read_csv(table_path)
+    table = table[table["experiment"].isin(experiments)]
+    missing = sorted(set(experiments) - set(table["experiment"]))
+    if missing:
+        raise ValueError(f"paper: {table_path} has no rows for {missing}; rerun the tables rule.")
+    jobs = pd.read_csv(benchmarks_path) if benchmarks_path else None
+    costs = cost_table(aggregates, jobs)
+    reference = load_reference(reference_path)
+    source = "the record of the full sweep (paper/data)" if layout.record else "this run (results/)"
+    panels = layout.figures
+    figures = {e: panels[i * len(PANELS) : (i + 1) * len(PANELS)] for i, e in enumerate(experiments)}
+    methods = list(dict.fromkeys(table["method"]))
+    texts = {
+        "numbers": "% Generated by lio.paper from the results; do not edit.\n"
+        + newcommands(numbers(config, table, aggregates, costs, reference, source)),
+        "table2_refined": comparison_tabular(table, "refined", experiments, reference),
+        "table2_unrefined": comparison_tabular(table, "unrefined", experiments, None),
+        "cost": cost_tabular(costs, experiments),
+        "experiments": experiment_sections(experiments, figures, layout.directory, methods),
+        "summary": summary(table, experiments, reference),
+    }
+    for name, text in texts.items():
+        write_text(outputs[name], text)
+    Path(outputs["cost_csv"]).parent.mkdir(parents=True, exist_ok=True)
+    costs.to_csv(outputs["cost_csv"], index=False, float_format="%.4g")
+
+
+def write_text(path: str, text: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)

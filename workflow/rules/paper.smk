@@ -1,0 +1,109 @@
+# The reproduction report (paper/main.tex, see lio.paper): every number and table in it is a
+# file generated here. The full sweep (`publish: true`) and `paper_source: record` (no training)
+# read the record in paper/data + paper/figures and write paper/generated, paper/main.pdf and the
+# README's results; a quick or test run reads results/ and writes results/paper/ only.
+from lio import paper as lio_paper
+
+PAPER = lio_paper.layout(config)
+PAPER_CONFIGFILES = lio_paper.merge_order(workflow.configfiles, workflow.overwrite_configfiles)
+if not PAPER.tex and workflow.is_main_process:
+    logger.warning(lio_paper.NO_TEX_MESSAGE)
+
+
+report: "../report/workflow.rst"
+
+
+rule benchmarks_summary:
+    input:
+        PAPER.benchmark_files,
+    output:
+        "results/benchmarks.csv",
+    log:
+        "results/logs/paper/benchmarks_summary.log",
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/paper_benchmarks.py"
+
+
+rule paper_generated:
+    input:
+        table=PAPER.table,
+        aggregates=PAPER.aggregates,
+        benchmarks=PAPER.benchmarks,
+        reference="paper/reference.yaml",
+    output:
+        numbers=PAPER.generated("numbers.tex"),
+        table2_refined=PAPER.generated("table2_refined.tex"),
+        table2_unrefined=PAPER.generated("table2_unrefined.tex"),
+        cost=PAPER.generated("cost.tex"),
+        cost_csv=report(PAPER.generated("cost.csv"), caption="../report/cost.rst", category="Tables"),
+        experiments=PAPER.generated("experiments.tex"),
+        summary=PAPER.generated("summary.tex"),
+    log:
+        "results/logs/paper/generated.log",
+    params:
+        figures=PAPER.figures,  # the panel files the sections include: a change reruns this rule
+        code=PAPER_CODE,
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/paper_generated.py"
+
+
+rule paper_constants:
+    input:
+        configfiles=PAPER_CONFIGFILES,
+        reference="paper/reference.yaml",
+    output:
+        tex=PAPER.generated("constants.tex"),
+        csv=report(PAPER.generated("constants.csv"), caption="../report/constants.rst", category="Tables"),
+    log:
+        "results/logs/paper/constants.log",
+    params:
+        config=canonical(config),
+        code=PAPER_CODE,
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/paper_constants.py"
+
+
+rule paper_pdf:
+    input:
+        main="paper/main.tex",
+        bibliography="paper/refs.bib",
+        sections=PAPER.sections,
+        generated=PAPER.tex_inputs,
+        figures=PAPER.figures,
+    output:
+        report(PAPER.pdf, caption="../report/paper.rst", category="Paper"),
+    log:
+        "results/logs/paper/pdf.log",
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/paper_pdf.py"
+
+
+rule readme_results:
+    input:
+        table=PAPER.table,
+        aggregates=PAPER.aggregates,
+        benchmarks=PAPER.benchmarks,
+        reference="paper/reference.yaml",
+    output:
+        PAPER.generated("readme.md"),
+    log:
+        "results/logs/paper/readme.log",
+    params:
+        readme="README.md",
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/paper_readme.py"
+
+
+onsuccess:
+    if not PAPER.tex:
+        logger.warning(lio_paper.NO_TEX_MESSAGE)

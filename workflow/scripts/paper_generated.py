@@ -1,0 +1,23 @@
+"""The paper's generated LaTeX: macros, better/equal tables, cost table, sections, summary."""
+
+import sys
+from pathlib import Path
+
+# lio from this checkout, also inside --use-conda envs (which hold only its dependencies).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821
+
+from lio.jobenv import start  # noqa: E402
+
+with start(snakemake):  # noqa: F821 (snakemake is injected)
+    from lio.paper import layout, write_generated
+
+    inputs = snakemake.input  # noqa: F821
+    write_generated(
+        snakemake.config,  # noqa: F821
+        layout(snakemake.config),  # noqa: F821
+        inputs.table,
+        list(inputs.aggregates),
+        inputs.benchmarks[0] if inputs.benchmarks else None,
+        inputs.reference,
+        dict(snakemake.output.items()),  # noqa: F821
+    )

@@ -16,7 +16,9 @@ import time
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
+from lio.experiment import enable_float64
+
+enable_float64()  # as in the workflow: float64 data and BFGS, full-precision float32 matmuls
 
 import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402

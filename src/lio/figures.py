@@ -54,10 +54,13 @@ def _save(figure, png: str, pdf: str) -> None:
 
 
 def _plain_log_ticks(axis) -> None:
-    """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1."""
+    """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1; minor ticks are
+    labelled only when the axis spans less than a decade (else their labels overlap)."""
     formatter = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
     axis.set_major_formatter(formatter)
-    axis.set_minor_formatter(formatter)
+    low, high = axis.get_view_interval()
+    narrow = low > 0 and high / low < 10
+    axis.set_minor_formatter(formatter if narrow else matplotlib.ticker.NullFormatter())
 
 
 def _color(method: str) -> str:
@@ -159,7 +162,10 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
         mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
         color = _color(method)
         ax.plot(steps + 1, mean, color=color, lw=1.0, label=METHOD_LABELS.get(method, method))
-        ax.fill_between(steps + 1, np.maximum(mean - std, 1e-300), mean + std, color=color, alpha=0.2, lw=0)
+        # On a log axis a band reaching 0 would stretch it to 1e-300: clip at a tenth of the
+        # curve's smallest mean, so the axis spans the data.
+        floor = np.nanmin(np.where(mean > 0, mean, np.nan)) / 10 if np.any(mean > 0) else 1e-300
+        ax.fill_between(steps + 1, np.maximum(mean - std, floor), mean + std, color=color, alpha=0.2, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_ticks(ax.yaxis)

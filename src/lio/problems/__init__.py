@@ -3,6 +3,7 @@
 from lio.problems.base import Problem, ProblemSet
 from lio.problems.billiards import Billiards
 from lio.problems.kuramoto_sivashinsky import KuramotoSivashinsky
+from lio.problems.navier_stokes import NavierStokes
 from lio.problems.oscillator import DampedOscillator
 from lio.problems.wavepacket import WavePacket
 
@@ -11,6 +12,7 @@ PROBLEMS: dict[str, type[Problem]] = {
     "oscillator": DampedOscillator,
     "billiards": Billiards,
     "kuramoto_sivashinsky": KuramotoSivashinsky,
+    "navier_stokes": NavierStokes,
 }
 
 
@@ -34,4 +36,4 @@ def make_problem(kind: str, params: dict | None = None) -> Problem:
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
 
 
-__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "Problem", "ProblemSet", "WavePacket", "make_problem"]
+__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "NavierStokes", "Problem", "ProblemSet", "WavePacket", "make_problem"]

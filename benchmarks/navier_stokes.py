@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
+from common import median_time  # noqa: E402
 
 from lio.methods import BFGSSettings  # noqa: E402
 from lio.methods.bfgs import STATUS, bfgs_on_problems  # noqa: E402
@@ -35,15 +35,6 @@ from lio.provenance import device, provenance  # noqa: E402
 
 # Paper §4.4: four 2D convolutions and two dense layers.
 NETWORK = {"kind": "conv", "features": [16, 16, 32, 32], "kernel_size": 3, "dense": 64}
-
-
-def median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(function())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def compiled_bytes(jitted, *args) -> int | None:

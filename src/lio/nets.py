@@ -102,6 +102,12 @@ class MLP(nn.Module):
 NETWORKS = {"conv": ConvNet, "mlp": MLP}
 
 
+def _hashable(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with lists as tuples: a module with hashable attributes can be a static part of
+    a pytree passed to a jitted function (so its compiled code does not depend on the data)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+
+
 def build_network(
     spec: dict[str, Any], out_features: int, channels_last: bool = False
 ) -> nn.Module:
@@ -110,7 +116,7 @@ def build_network(
     ``channels_last`` (from ``Problem.observation_channels``) tells a conv network that the
     observation's last axis is channels; an MLP flattens the observation either way.
     """
-    spec = dict(spec)
+    spec = _hashable(spec)
     kind = spec.pop("kind", None)
     if kind not in NETWORKS:
         raise ValueError(
@@ -152,7 +158,7 @@ class Surrogate(nn.Module):
 
 
 def build_surrogate(spec: dict[str, Any], observation_shape: tuple[int, ...]) -> Surrogate:
-    spec = dict(spec)
+    spec = _hashable(spec)
     kind = spec.pop("kind", "mlp")
     if kind != "mlp":
         raise ValueError(f"surrogate kind {kind!r} is not known; expected 'mlp'.")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from lio import nets
 from lio.methods.base import Estimate
@@ -15,17 +16,21 @@ from lio.methods.bfgs import COMPLETED, DIVERGED
 from lio.problems.base import Problem, ProblemSet
 
 
-@dataclasses.dataclass(frozen=True)
-class SolverNetwork:
+class SolverNetwork(struct.PyTreeNode):
     """N(y, x | theta) -> xi: standardised inputs, a standard network, and the problem's map
-    from network outputs to solutions (``Problem.from_network``: scaled tanh onto the box)."""
+    from network outputs to solutions (``Problem.from_network``: scaled tanh onto the box).
 
-    module: nets.nn.Module
+    A pytree whose arrays (the input scalings fitted on the data) are leaves and whose module
+    and map are static, so jitted functions take it as an argument: their compiled code is then
+    the same for every seed of a (problem, method, n) and comes from the compilation cache.
+    """
+
+    module: nets.nn.Module = struct.field(pytree_node=False)
     observed_scale: nets.Standardizer
     condition_scale: nets.Standardizer
     lower: jax.Array
     upper: jax.Array
-    to_solution: Callable[[jax.Array], jax.Array]
+    to_solution: Callable[[jax.Array], jax.Array] = struct.field(pytree_node=False)
 
     @classmethod
     def create(cls, problem: Problem, spec: dict, fit_on: ProblemSet) -> "SolverNetwork":
@@ -53,8 +58,7 @@ class SolverNetwork:
 
     def solutions(self, params, batch_stats, problems: ProblemSet, train: bool) -> jax.Array:
         """The final estimate, in one compiled call (eager application is slow on CPU)."""
-        apply = jax.jit(lambda p, b, s: self.apply(p, b, s, train)[0])
-        return apply(params, batch_stats, problems)
+        return _solutions(self, params, batch_stats, problems, train)
 
     def apply(self, params, batch_stats, problems: ProblemSet, train: bool):
         """Solutions for ``problems`` and the updated batch statistics."""
@@ -67,6 +71,11 @@ class SolverNetwork:
         else:
             z = self.module.apply(variables, *self.inputs(problems), train=False)
         return self.to_solution(z), batch_stats
+
+
+@functools.partial(jax.jit, static_argnames="train")
+def _solutions(net: SolverNetwork, params, batch_stats, problems: ProblemSet, train: bool):
+    return net.apply(params, batch_stats, problems, train)[0]
 
 
 def network_estimate(
@@ -89,6 +98,7 @@ def network_estimate(
         iterations=np.full(problems.n, steps),
         curve=trained.curve,
         wall_time=trained.wall_time,
+        extra={"first_step_time_s": trained.first_step_time},
     )
 
 

@@ -34,10 +34,13 @@ class Reparameterized(Method):
         params, batch_stats = net.init(key, problems32)
         n = problems.n
 
-        def loss_fn(params, batch_stats):
+        def loss_fn(params, batch_stats, data):
+            net, problems32 = data
             solution, batch_stats = net.apply(params, batch_stats, problems32, train=True)
             total = jnp.sum(problem.losses(solution, problems32))
             return total, (batch_stats, total / n)
 
-        trained = train(loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}")
+        trained = train(
+            loss_fn, params, batch_stats, self.training, f"{self.name} n={n}", (net, problems32)
+        )
         return network_estimate(problem, problems, net, trained, True, self.training.steps)

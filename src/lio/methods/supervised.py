@@ -36,15 +36,19 @@ class Supervised(Method):
         train32 = training_set.astype(jnp.float32)
         net = SolverNetwork.create(problem, self.network, train32)
         params, batch_stats = net.init(key, train32)
-        scale = net.upper - net.lower
         n = problems.n
 
-        def loss_fn(params, batch_stats):
+        def loss_fn(params, batch_stats, data):
+            net, train32, problems32 = data
             predicted, batch_stats = net.apply(params, batch_stats, train32, train=True)
+            scale = net.upper - net.lower
             supervised = jnp.sum(((predicted - train32.solution) / scale) ** 2)
             estimate, _ = net.apply(params, batch_stats, problems32, train=False)
             monitored = jnp.mean(problem.losses(estimate, problems32))
             return supervised, (batch_stats, monitored)
 
-        trained = train(loss_fn, params, batch_stats, self.training, label=f"{self.name} n={n}")
+        trained = train(
+            loss_fn, params, batch_stats, self.training, f"{self.name} n={n}",
+            (net, train32, problems32),
+        )
         return network_estimate(problem, problems, net, trained, False, self.training.steps)

@@ -1,0 +1,103 @@
+"""The shared full-batch Adam loop: same steps as a plain optax loop, divergence handled on the
+device (the host reads losses back only in blocks)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from lio.methods.training import TrainSettings, train
+
+
+def quadratic(params, state, target):
+    loss = jnp.sum((params["w"] - target) ** 2)
+    return loss, (state, loss / 2)
+
+
+@pytest.mark.parametrize("log_every", [0, 7, 100])
+def test_matches_a_plain_optax_loop(log_every):
+    params = {"w": jnp.array([0.0, 1.0, -2.0])}
+    settings = TrainSettings(learning_rate=0.1, steps=123, log_every=log_every)
+    trained = train(quadratic, params, None, settings, "test", jnp.full(3, 3.0))
+
+    optimizer = optax.adam(0.1)
+    opt_state, w, expected = optimizer.init(params), params, []
+    for _ in range(settings.steps):
+        loss, grads = jax.value_and_grad(lambda p: quadratic(p, None, 3.0)[0])(w)
+        expected.append(float(loss) / 2)
+        updates, opt_state = optimizer.update(grads, opt_state, w)
+        w = optax.apply_updates(w, updates)
+    expected.append(float(quadratic(w, None, 3.0)[0]) / 2)
+
+    assert not trained.diverged
+    np.testing.assert_allclose(trained.curve, expected, rtol=1e-6)
+    np.testing.assert_allclose(trained.params["w"], w["w"], rtol=1e-6)
+    assert trained.curve[-1] < 1e-3 * trained.curve[0]
+
+
+def test_divergence_keeps_the_last_finite_variables_and_nans_the_rest():
+    # The loss turns non-finite once the counter in ``state`` reaches 64 (mid-block).
+    def blows_up(params, state, data):
+        loss = jnp.sum(params["w"] ** 2) + jnp.where(state >= 64, jnp.inf, 0.0)
+        return loss, (state + 1, loss)
+
+    params = {"w": jnp.array([1.0, 2.0])}
+    settings = TrainSettings(learning_rate=0.01, steps=500, log_every=0)
+    trained = train(blows_up, params, jnp.array(0), settings, label="test")
+
+    assert trained.diverged
+    assert np.all(np.isfinite(trained.curve[:64]))
+    assert np.all(np.isnan(trained.curve[64:]))
+    # The variables returned are those of step 63, the last with a finite loss.
+    assert int(trained.state) == 63
+    assert float(jnp.sum(trained.params["w"] ** 2)) == pytest.approx(trained.curve[63])
+
+
+def test_final_non_finite_loss_is_divergence():
+    # Finite during all steps, non-finite at the final evaluation only.
+    def last_blows_up(params, state, data):
+        loss = jnp.sum(params["w"] ** 2) + jnp.where(state >= 10, jnp.nan, 0.0)
+        return loss, (state + 1, loss)
+
+    settings = TrainSettings(learning_rate=0.01, steps=10, log_every=0)
+    trained = train(last_blows_up, {"w": jnp.ones(2)}, jnp.array(0), settings, label="test")
+    assert trained.diverged
+    assert int(trained.state) == 9
+    assert np.all(np.isfinite(trained.curve[:10])) and np.isnan(trained.curve[10])
+
+
+def test_compiled_step_does_not_depend_on_the_data_values(monkeypatch):
+    """Seeds differ only in data: the step's compiled code must be the same, so that the
+    persistent compilation cache serves every seed after the first."""
+    from lio.experiment import enable_float64, problem_of
+    from lio.methods import make_method
+    from lio.methods.bfgs import BFGSSettings
+
+    compiled = []
+    original = jax.jit
+
+    def recording_jit(fun, *args, **kwargs):
+        jitted = original(fun, *args, **kwargs)
+        if getattr(fun, "__name__", "") != "step":
+            return jitted
+
+        def call(*call_args):
+            compiled.append(jitted.lower(*call_args).as_text())
+            return jitted(*call_args)
+
+        return call
+
+    enable_float64()
+    config = {"experiments": {"wavepacket": {"problem": "wavepacket"}}}
+    problem = problem_of(config, "wavepacket")
+    options = {"network": {"kind": "mlp", "hidden": [8]},
+               "training": {"learning_rate": 1e-3, "steps": 2, "log_every": 0}}
+    method = make_method("reparameterized", options, BFGSSettings())
+    monkeypatch.setattr(jax, "jit", recording_jit)
+    for seed in (0, 1):
+        problems = problem.sample(jax.random.PRNGKey(seed), 4)
+        method.solve(problem, problems, None, jax.random.PRNGKey(seed))
+    monkeypatch.undo()
+    assert len(compiled) == 4  # two steps per seed
+    assert compiled[0] == compiled[-1]

@@ -1,7 +1,7 @@
 """Full-sweep cost on this machine, extrapolated from one measured job per (experiment, method, n).
 
     python benchmarks/sweep_estimate.py [--configfile ...] [--experiments ...] [--ns 2 16 256]
-        [--steps 50] [--cores 2] [--out FILE]
+        [--steps 50] [--cores 2] [--jobs 1] [--out FILE]
 
 Each job is the workflow's own ``lio.experiment.solve`` (seed 0), run in a fresh process with
 one XLA thread, as a ``snakemake --cores N`` job runs, and with its training shortened to
@@ -12,8 +12,9 @@ one XLA thread, as a ``snakemake --cores N`` job runs, and with its training sho
 
 BFGS jobs run as configured. Refinement is timed after the shortened training; a network trained
 for all steps usually starts it closer to a minimum, so the estimate errs long. Config n values
-not in ``--ns`` are scaled linearly in n from the nearest measured n (CPU work grows ~ n). Every
-seed is costed like seed 0, i.e. with a cold compilation cache (later seeds load theirs).
+not in ``--ns`` are interpolated linearly in n between measured n, and extrapolated along the
+line through the two largest (see ``interpolate``). Every seed is costed like seed 0, i.e. with
+a cold compilation cache (later seeds load theirs), so the estimate errs long there too.
 
 Prints and writes: per job the measured and extrapolated seconds; per experiment the sweep's
 summed job time, and the wall time on ``--cores`` cores if jobs packed perfectly (sum / cores,
@@ -23,6 +24,7 @@ a lower bound set by the longest job); learned/BFGS ratios at the largest n.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -97,6 +99,24 @@ def shortened(config: dict, steps: int) -> dict:
     return config
 
 
+def interpolate(measured: dict[int, float], n: int) -> float:
+    """Job seconds at n from those measured: piecewise linear in n between measured n, and
+    beyond them along the line through the two nearest (never below the nearest measured);
+    with a single measured n, proportional to n above it (CPU work grows ~ n)."""
+    points = sorted(measured.items())
+    if n in measured:
+        return measured[n]
+    if len(points) == 1:
+        (m, seconds), = points
+        return seconds * max(n / m, 1.0)
+    if n < points[0][0]:
+        return points[0][1]
+    pairs = list(zip(points, points[1:]))
+    (m1, s1), (m2, s2) = next((a, b) for a, b in pairs if a[0] < n < b[0]) if n < points[-1][0] else pairs[-1]
+    slope = max((s2 - s1) / (m2 - m1), 0.0)
+    return max(s1 + slope * (n - m1), s1 if n < m2 else s2)
+
+
 def extrapolate(rows: list[dict], config: dict, cores: int) -> dict:
     """Every (experiment, method, config n, seed) job costed from the measured rows."""
     summary = {}
@@ -109,8 +129,7 @@ def extrapolate(rows: list[dict], config: dict, cores: int) -> dict:
             measured = {r["n"]: r["estimated_job_s"] for r in rows
                         if r["experiment"] == experiment and r["method"] == method}
             for n in sorted(block["ns"]):
-                nearest = min(measured, key=lambda m: (abs(m - n), -m))
-                seconds = measured[nearest] * (n / nearest if n > nearest else 1.0)
+                seconds = interpolate(measured, n)
                 jobs += seeds
                 total += seconds * seeds
                 longest = max(longest, seconds)
@@ -138,7 +157,10 @@ def main() -> None:
     parser.add_argument("--experiments", nargs="*", default=None)
     parser.add_argument("--ns", type=int, nargs="*", default=None, help="n measured (default: config's)")
     parser.add_argument("--steps", type=int, default=50, help="Adam steps actually run per learned job")
-    parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--cores", type=int, default=os.cpu_count(),
+                        help="cores the estimated sweep runs on (default: this machine's)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="measured jobs run at once (timings are then as under load)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     if args.steps < 2:
@@ -152,6 +174,7 @@ def main() -> None:
         config_path.write_text(yaml.safe_dump(shortened(config, args.steps)))
         # A cold compilation cache, shared by the jobs as in the workflow.
         os.environ["LIO_JAX_CACHE"] = str(workdir / "jax-cache")
+        plan = []
         for experiment in experiments:
             ns = [n for n in config["experiments"][experiment]["ns"] if args.ns is None or n in args.ns]
             if not ns:
@@ -161,11 +184,16 @@ def main() -> None:
                 seconds = run_job(config_path, experiment, "data", n, workdir)
                 rows.append({"experiment": experiment, "method": "data", "n": n,
                              "measured_job_s": seconds, "estimated_job_s": seconds})
-                for method in config["experiments"][experiment]["methods"]:
-                    row = measured_job(config, experiment, method, n, args.steps, workdir, config_path)
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
-    numbers = {"device": device(), "steps_run": args.steps, "cores": args.cores,
+                plan += [(experiment, method, n) for method in config["experiments"][experiment]["methods"]]
+        # The largest jobs first, ``--jobs`` at a time, as Snakemake keeps its cores busy.
+        plan.sort(key=lambda job: -job[2])
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            futures = [pool.submit(measured_job, config, *job, args.steps, workdir, config_path)
+                       for job in plan]
+            for future in concurrent.futures.as_completed(futures):
+                rows.append(future.result())
+                print(json.dumps(rows[-1]), flush=True)
+    numbers = {"device": device(), "steps_run": args.steps, "cores": args.cores, "jobs_at_once": args.jobs,
                "jobs": rows, **extrapolate(rows, config, args.cores),
                "provenance": provenance({"configfiles": args.configfile})}
     write(numbers, "sweep_estimate", args.out)

@@ -67,7 +67,8 @@ def test_final_non_finite_loss_is_divergence():
     assert np.all(np.isfinite(trained.curve[:10])) and np.isnan(trained.curve[10])
 
 
-def test_compiled_step_does_not_depend_on_the_data_values(monkeypatch):
+@pytest.mark.parametrize("name", ["reparameterized", "supervised", "neural_adjoint"])
+def test_compiled_step_does_not_depend_on_the_data_values(monkeypatch, name):
     """Seeds differ only in data: the step's compiled code must be the same, so that the
     persistent compilation cache serves every seed after the first."""
     from lio.experiment import enable_float64, problem_of
@@ -91,13 +92,15 @@ def test_compiled_step_does_not_depend_on_the_data_values(monkeypatch):
     enable_float64()
     config = {"experiments": {"wavepacket": {"problem": "wavepacket"}}}
     problem = problem_of(config, "wavepacket")
-    options = {"network": {"kind": "mlp", "hidden": [8]},
+    net = "surrogate" if name == "neural_adjoint" else "network"
+    options = {net: {"kind": "mlp", "hidden": [8]},
                "training": {"learning_rate": 1e-3, "steps": 2, "log_every": 0}}
-    method = make_method("reparameterized", options, BFGSSettings())
+    method = make_method(name, options, BFGSSettings(max_iterations=3))
     monkeypatch.setattr(jax, "jit", recording_jit)
     for seed in (0, 1):
         problems = problem.sample(jax.random.PRNGKey(seed), 4)
-        method.solve(problem, problems, None, jax.random.PRNGKey(seed))
+        training_set = problem.sample(jax.random.PRNGKey(seed + 10), 8)
+        method.solve(problem, problems, training_set, jax.random.PRNGKey(seed))
     monkeypatch.undo()
     assert len(compiled) == 4  # two steps per seed
     assert compiled[0] == compiled[-1]

@@ -79,11 +79,9 @@ def measured_job(config: dict, experiment: str, method: str, n: int, steps: int,
     if method == "bfgs":
         row["estimated_job_s"] = seconds
         return row
-    first = attrs["extra_first_step_time_s"]
-    train = attrs.get("extra_surrogate_train_time_s", unrefined)
+    first, per_step = attrs["extra_first_step_time_s"], attrs["extra_step_time_s"]
     full_steps = config["experiments"][experiment]["methods"][method]["training"]["steps"]
     steps = min(steps, full_steps)
-    per_step = (train - first) / max(steps - 1, 1)
     row.update(first_step_s=first, step_s=per_step, config_steps=full_steps,
                estimated_job_s=seconds + (full_steps - steps) * per_step)
     return row

@@ -98,7 +98,7 @@ def network_estimate(
         iterations=np.full(problems.n, steps),
         curve=trained.curve,
         wall_time=trained.wall_time,
-        extra={"first_step_time_s": trained.first_step_time},
+        extra={"first_step_time_s": trained.first_step_time, "step_time_s": trained.step_time},
     )
 
 

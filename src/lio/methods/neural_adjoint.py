@@ -117,5 +117,6 @@ class NeuralAdjoint(Method):
                 "surrogate_final_mse": float(train_curve[-1]),
                 "surrogate_train_time_s": train_time,
                 "first_step_time_s": trained.first_step_time,
+                "step_time_s": trained.step_time,
             },
         )

@@ -52,7 +52,8 @@ LossFn = Callable[[Any, Any, Any], tuple[jax.Array, tuple[Any, jax.Array]]]
 class Trained(NamedTuple):
     """Outcome of ``train``: final variables, the monitored curve, wall time (s), whether
     training stopped early on a non-finite loss (``params`` are then the last finite ones), and
-    the wall time of the first step (s), which includes compiling it."""
+    the wall time of the first step (s), which includes compiling it, and the mean wall time of
+    the later steps (s)."""
 
     params: Any
     state: Any
@@ -60,6 +61,7 @@ class Trained(NamedTuple):
     wall_time: float
     diverged: bool
     first_step_time: float
+    step_time: float
 
 
 def train(
@@ -149,15 +151,19 @@ def train(
         if settings.log_every and ((index + 1) % settings.log_every == 0 or last):
             _progress(label, index + 1, settings.steps, losses[-1], monitors[-1],
                       time.perf_counter() - start)
+    loop_time = time.perf_counter() - start
     params, state, _, good, _ = carry
     if not diverged:
-        loss, (_, monitored) = jax.jit(loss_fn)(params, state, data)
+        # The final loss from one more (discarded) step: the step is compiled already, and its
+        # ``good`` is the final variables if that loss is finite, the previous ones if not.
+        (_, _, _, good, _), loss, monitored = step(carry, data)
         curve[-1] = float(monitored)
         diverged = not math.isfinite(float(loss))
     if diverged:
         params, state = good
     wall_time = time.perf_counter() - start
-    return Trained(params, state, curve, wall_time, diverged, first_step_time)
+    step_time = (loop_time - first_step_time) / max(settings.steps - 1, 1)
+    return Trained(params, state, curve, wall_time, diverged, first_step_time, step_time)
 
 
 def _progress(label: str, step: int, steps: int, loss, monitored, elapsed: float) -> None:

@@ -162,7 +162,7 @@ def train(
     if diverged:
         params, state = good
     wall_time = time.perf_counter() - start
-    step_time = (loop_time - first_step_time) / max(settings.steps - 1, 1)
+    step_time = (loop_time - first_step_time) / max(index, 1)  # index + 1 steps ran
     return Trained(params, state, curve, wall_time, diverged, first_step_time, step_time)
 
 

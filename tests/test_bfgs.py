@@ -102,3 +102,16 @@ def test_monitor_is_recorded_instead_of_the_objective():
         monitor=lambda x, _: jnp.sum(x),
     )
     np.testing.assert_allclose(outcome.history[0, -1], float(jnp.sum(outcome.solution[0])))
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3])
+def test_batch_size_runs_the_same_iterations_in_smaller_batches(batch_size):
+    starts = jnp.array([[-1.2, 1.0], [0.0, 0.0], [2.0, 2.0], [1.5, -0.5], [-2.0, 3.0]])
+    whole = minimize_batch(rosenbrock, starts, jnp.zeros(5), BFGSSettings())
+    batched = minimize_batch(rosenbrock, starts, jnp.zeros(5), BFGSSettings(batch_size=batch_size))
+    # 5 examples in batches of 2 or 3 leave a remainder batch: every example still comes back.
+    assert batched.solution.shape == whole.solution.shape
+    np.testing.assert_array_equal(batched.iterations, whole.iterations)
+    np.testing.assert_array_equal(batched.status, whole.status)
+    np.testing.assert_allclose(batched.solution, whole.solution, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(batched.history, whole.history, rtol=1e-12, atol=1e-14)

@@ -85,5 +85,5 @@ def test_figure_code_change_reruns_only_figures(finished):
         figures.write_text(original)
     counts = job_counts(result.stdout)
     experiments = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())["experiments"]
-    assert counts["figure"] == 4 * len(experiments)  # 4 panels per experiment
+    assert counts["figures"] == len(experiments)  # one job draws the 4 panels
     assert "solve" not in counts and "sample_problems" not in counts

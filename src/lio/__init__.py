@@ -5,8 +5,20 @@ network (Holl & Thuerey), and compare against BFGS, supervised training and the 
 ``lio.minimize`` does this for any differentiable JAX forward function (docs/minimize.md).
 """
 
-from lio.api import MinimizeResult, minimize
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lio.api import MinimizeResult, minimize
 
 __version__ = "0.1.0"
 
 __all__ = ["MinimizeResult", "__version__", "minimize"]
+
+
+def __getattr__(name: str) -> Any:
+    """``lio.minimize`` loads the solvers on first use, so ``import lio.results`` stays light."""
+    if name in ("MinimizeResult", "minimize"):
+        from lio import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'lio' has no attribute {name!r}")

@@ -9,16 +9,18 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 import pandas as pd
 
 from lio import metrics, results
-from lio.methods import BFGSSettings, make_method, refine
 from lio.problems import Problem, make_problem
 from lio.provenance import provenance
+
+if TYPE_CHECKING:  # imported where used: data, aggregate and figure jobs skip the method code
+    from lio.methods import BFGSSettings
 
 
 def enable_float64() -> None:
@@ -39,6 +41,8 @@ def enable_float64() -> None:
 
 
 def bfgs_settings(config: dict[str, Any]) -> BFGSSettings:
+    from lio.methods import BFGSSettings
+
     return BFGSSettings(**config.get("bfgs", {}))
 
 
@@ -82,6 +86,8 @@ def solve(
     out_path: str,
 ) -> None:
     """Run one method on one problem set, refine with BFGS, write the run's netCDF."""
+    from lio.methods import make_method, refine
+
     enable_float64()
     problem = problem_of(config, experiment)
     block = config["experiments"][experiment]

@@ -33,6 +33,27 @@ def positional_encoding(x: Array, num_frequencies: int) -> Array:
     return jnp.concatenate(features, axis=-1)
 
 
+def max_pool(x: Array, window: Sequence[int]) -> Array:
+    """Non-overlapping max pooling of ``(batch, *spatial, channels)`` by ``window`` per spatial
+    axis, trailing remainders dropped: the forward values of ``nn.max_pool(x, window,
+    strides=window)``, as reshapes and one reduction.
+
+    On CPU its backward pass is ~20% of a wave-packet training step cheaper than
+    ``reduce_window``'s select-and-scatter (benchmarks/training_step.py). Ties share the gradient
+    equally instead of going to one element; after a ReLU they occur only at 0, where it is 0.
+    """
+    spatial = x.shape[1:-1]
+    if len(window) != len(spatial):
+        raise ValueError(f"max_pool: {len(window)} window sizes for {len(spatial)} spatial axes")
+    kept = tuple((s // w) * w for s, w in zip(spatial, window, strict=True))
+    x = x[(slice(None), *(slice(0, k) for k in kept), slice(None))]
+    shape = [x.shape[0]]
+    for k, w in zip(kept, window, strict=True):
+        shape += [k // w, w]
+    x = x.reshape(*shape, x.shape[-1])
+    return jnp.max(x, axis=tuple(2 + 2 * i for i in range(len(window))))
+
+
 class Standardizer(struct.PyTreeNode):
     """Affine input scaling fitted on the data a network is trained on (no labels used)."""
 
@@ -74,7 +95,7 @@ class ConvNet(nn.Module):
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
             x = nn.relu(x)
             window = tuple(2 if s >= 2 else 1 for s in x.shape[1:-1])
-            x = nn.max_pool(x, window, strides=window)
+            x = max_pool(x, window)
         x = x.reshape(x.shape[0], -1)
         x = jnp.concatenate([x, condition], axis=-1)
         x = nn.relu(nn.Dense(self.dense)(x))

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from lio.methods.base import Estimate
-from lio.methods.bfgs import STATUS
+from lio.methods.base import STATUS, Estimate
 from lio.problems.base import Problem, ProblemSet
 
 STATUS_ATTRS = {

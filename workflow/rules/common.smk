@@ -38,7 +38,7 @@ if USE_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
 localrules:
     aggregate,
     tables,
-    figure,
+    figures,
     benchmarks_summary,
     paper_generated,
     paper_constants,
@@ -73,12 +73,10 @@ def aggregate_paths(wildcards=None):
     return {p: f"results/{p}/aggregate.nc" for p in EXPERIMENTS}
 
 
-def figure_inputs(wildcards):
-    """Panels a, b need one problem set; c, d the experiment's aggregate."""
+def figure_data(wildcards):
+    """The problem set that panels a (example) and b (landscape) draw: largest n, first seed."""
     block = EXPERIMENTS[wildcards.problem]
-    if wildcards.panel in ("a", "b"):
-        return f"results/{wildcards.problem}/data/n{max(block['ns'])}/seed{block['seeds'][0]}.nc"
-    return f"results/{wildcards.problem}/aggregate.nc"
+    return f"results/{wildcards.problem}/data/n{max(block['ns'])}/seed{block['seeds'][0]}.nc"
 
 
 def all_targets():

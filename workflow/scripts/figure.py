@@ -1,4 +1,5 @@
-"""One figure panel: (a) example, (b) landscape from a problem set; (c), (d) from the aggregate."""
+"""An experiment's four figure panels: (a) example, (b) landscape from a problem set; (c), (d)
+from the aggregate."""
 
 import sys
 from pathlib import Path
@@ -11,12 +12,13 @@ from lio.jobenv import start  # noqa: E402
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     from lio.experiment import figure_panel
 
-    figure_panel(
-        snakemake.config,  # noqa: F821
-        snakemake.wildcards.problem,  # noqa: F821
-        snakemake.wildcards.panel,  # noqa: F821
-        snakemake.params.figures,  # noqa: F821
-        snakemake.input[0],  # noqa: F821
-        snakemake.output.png,  # noqa: F821
-        snakemake.output.pdf,  # noqa: F821
-    )
+    for panel in ("a", "b", "c", "d"):
+        figure_panel(
+            snakemake.config,  # noqa: F821
+            snakemake.wildcards.problem,  # noqa: F821
+            panel,
+            snakemake.params.figures,  # noqa: F821
+            snakemake.input.data if panel in ("a", "b") else snakemake.input.aggregate,  # noqa: F821
+            snakemake.output[f"png_{panel}"],  # noqa: F821
+            snakemake.output[f"pdf_{panel}"],  # noqa: F821
+        )

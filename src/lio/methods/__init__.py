@@ -1,33 +1,67 @@
-"""Method registry: one solver per module, one line here per method."""
+"""Method registry: one solver per module, one line here per method.
+
+Names are imported on first use (PEP 562), so a job that only needs ``Estimate`` or ``STATUS``
+(data, aggregation, figures) does not pay for optimistix and the network code.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from lio.methods.base import Estimate, Method
-from lio.methods.bfgs import STATUS, BFGSOutcome, BFGSSettings, minimize_batch
-from lio.methods.bfgs_method import BFGS, refine
-from lio.methods.neural_adjoint import NeuralAdjoint
-from lio.methods.reparameterized import Reparameterized
-from lio.methods.supervised import Supervised
-from lio.methods.training import TrainSettings
+if TYPE_CHECKING:
+    from lio.methods.base import Estimate, Method
+    from lio.methods.bfgs import BFGSOutcome, BFGSSettings, minimize_batch
+    from lio.methods.bfgs_method import BFGS, refine
+    from lio.methods.neural_adjoint import NeuralAdjoint
+    from lio.methods.reparameterized import Reparameterized
+    from lio.methods.supervised import Supervised
+    from lio.methods.training import TrainSettings
 
-METHODS: dict[str, type[Method]] = {
-    "bfgs": BFGS,
-    "reparameterized": Reparameterized,
-    "supervised": Supervised,
-    "neural_adjoint": NeuralAdjoint,
+# name -> (module, attribute) of every registered method
+_REGISTRY = {
+    "bfgs": ("lio.methods.bfgs_method", "BFGS"),
+    "reparameterized": ("lio.methods.reparameterized", "Reparameterized"),
+    "supervised": ("lio.methods.supervised", "Supervised"),
+    "neural_adjoint": ("lio.methods.neural_adjoint", "NeuralAdjoint"),
 }
+
+# public name -> module that defines it
+_EXPORTS = {
+    "Estimate": "lio.methods.base",
+    "Method": "lio.methods.base",
+    "STATUS": "lio.methods.base",
+    "BFGSOutcome": "lio.methods.bfgs",
+    "BFGSSettings": "lio.methods.bfgs",
+    "minimize_batch": "lio.methods.bfgs",
+    "BFGS": "lio.methods.bfgs_method",
+    "refine": "lio.methods.bfgs_method",
+    "NeuralAdjoint": "lio.methods.neural_adjoint",
+    "Reparameterized": "lio.methods.reparameterized",
+    "Supervised": "lio.methods.supervised",
+    "TrainSettings": "lio.methods.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "METHODS":
+        return {key: getattr(importlib.import_module(m), a) for key, (m, a) in _REGISTRY.items()}
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'lio.methods' has no attribute {name!r}")
 
 
 def make_method(name: str, options: dict[str, Any] | None, bfgs: BFGSSettings) -> Method:
     """Build a registered method from its config block (``training:`` becomes TrainSettings)."""
-    if name not in METHODS:
+    if name not in _REGISTRY:
         raise ValueError(
-            f"unknown method {name!r}; expected one of {sorted(METHODS)}. "
+            f"unknown method {name!r}; expected one of {sorted(_REGISTRY)}. "
             "Register new methods in lio/methods/__init__.py."
         )
-    cls = METHODS[name]
+    from lio.methods.training import TrainSettings
+
+    module, attribute = _REGISTRY[name]
+    cls = getattr(importlib.import_module(module), attribute)
     options = dict(options or {})
     if "training" in options:
         options["training"] = TrainSettings(**options["training"])

@@ -10,6 +10,9 @@ from jaxtyping import PRNGKeyArray
 
 from lio.problems.base import Problem, ProblemSet
 
+# How a BFGS run (or a network method) ended, per example; results files store the index.
+STATUS = ("converged", "max_steps", "diverged", "failed", "completed")
+
 
 @dataclasses.dataclass(frozen=True)
 class Estimate:
@@ -18,7 +21,7 @@ class Estimate:
     Attributes:
         solution: ``(n, d)`` estimates of the unknowns.
         loss: ``(n,)`` true per-example loss at ``solution``.
-        status: ``(n,)`` codes from ``lio.methods.bfgs.STATUS``.
+        status: ``(n,)`` codes from ``STATUS``.
         iterations: ``(n,)`` BFGS iterations, or training steps for network methods.
         curve: ``(k,)`` the problems' mean true loss L/n along the optimisation (figure c).
         wall_time: seconds spent, compilation included.

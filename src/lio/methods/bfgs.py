@@ -17,10 +17,10 @@ import optimistix as optx
 from flax import struct
 from jaxtyping import Array, Float, Int
 
+from lio.methods.base import STATUS
 from lio.problems.base import Problem, ProblemSet
 
-# Per-example outcome codes stored in every results file (flag_values / flag_meanings).
-STATUS = ("converged", "max_steps", "diverged", "failed", "completed")
+# Indices into STATUS, as stored in every results file (flag_values / flag_meanings).
 CONVERGED, MAX_STEPS, DIVERGED, FAILED, COMPLETED = range(len(STATUS))
 
 
@@ -32,12 +32,17 @@ class BFGSSettings(struct.PyTreeNode):
         rtol, atol: optimistix's Cauchy criterion: stop when both the step and the change of
             the loss fall below ``atol + rtol * |value|``.
         max_evaluations: loss evaluations (incl. rejected line-search trials) before giving up.
+        batch_size: examples run side by side in one vmapped loop; the batches run one after
+            another (``jax.lax.map``) inside the same compiled program. A vmapped loop runs until
+            its slowest example stops, so smaller batches waste fewer steps on finished
+            examples (compute-bound simulators on CPU), larger ones fill a GPU. 0: all at once.
     """
 
     max_iterations: int = struct.field(pytree_node=False, default=1000)
     rtol: float = struct.field(pytree_node=False, default=1e-10)
     atol: float = struct.field(pytree_node=False, default=1e-12)
     max_evaluations: int = struct.field(pytree_node=False, default=10000)
+    batch_size: int = struct.field(pytree_node=False, default=0)
 
 
 class BFGSOutcome(struct.PyTreeNode):
@@ -137,6 +142,8 @@ def minimize_batch(
     fails this way when the objective overflows); ``failed`` any other optimistix result.
     """
     solve = lambda y, a: _minimize_one(objective, y, a, settings, monitor)  # noqa: E731
+    if 0 < settings.batch_size < y0.shape[0]:
+        return jax.lax.map(lambda ya: solve(*ya), (y0, args), batch_size=settings.batch_size)
     return jax.vmap(solve)(y0, args)
 
 

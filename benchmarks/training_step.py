@@ -1,28 +1,55 @@
 """One reparameterized Adam step per experiment against a roofline estimate.
 
     python benchmarks/training_step.py [--configfile config/quick.yaml] [--experiments ...]
-        [--n 256] [--out FILE]
+        [--n 256] [--threads 1] [--out FILE]
 
 The step is the workflow's (network + simulator, forward and backward, Adam update) in float32.
-Roofline: the step's FLOPs from XLA's cost analysis divided by this machine's measured float32
-matmul rate, so ``ratio = measured / roofline`` says how far the step is from compute-bound at
-matmul speed (element-wise simulators and small convolutions cannot reach it).
+Roofline: the step's FLOPs divided by this machine's measured float32 matmul rate, so
+``ratio = measured / roofline`` says how far the step is from compute-bound at matmul speed
+(element-wise simulators and small convolutions cannot reach it). FLOPs are counted on the
+step's jaxpr with every ``lax.scan`` body times its length (``flops.py``); XLA's cost analysis,
+which counts a loop body once (one time step of KS and NS), is reported beside it.
+
+On CPU, ``--threads 1`` (default) measures both the step and the matmul rate on one XLA thread,
+as every workflow job runs (``compute.threads``); ``--threads 0`` leaves XLA all cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
-import jax
 
-from lio.experiment import enable_float64
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configfile", nargs="*", default=[])
+    parser.add_argument("--experiments", nargs="*", default=None)
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="XLA CPU threads: 1 as in workflow jobs, 0 all"
+    )
+    parser.add_argument("--out", default=None)
+    return parser
+
+
+if _parser().parse_known_args()[0].threads == 1:  # must be set before jax is imported
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    ).strip()
+
+import jax  # noqa: E402
+
+from lio.experiment import enable_float64  # noqa: E402
 
 enable_float64()  # as in the workflow: float64 data and BFGS, full-precision float32 matmuls
 
 import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 from common import load_config, median_time, platform, write  # noqa: E402
+from flops import count_flops  # noqa: E402
 
 from lio.experiment import problem_of  # noqa: E402
 from lio.methods.networks import SolverNetwork  # noqa: E402
@@ -66,25 +93,27 @@ def training_step(problem, network: dict, learning_rate: float, n: int, repeats:
     jax.block_until_ready(step(params, batch_stats, opt_state))
     first_call = time.perf_counter() - start
     seconds = median_time(lambda: step(params, batch_stats, opt_state)[3], repeats)
+    flops, while_loops = count_flops(jax.make_jaxpr(step)(params, batch_stats, opt_state))
     return {
         "n": n,
         "train_step_s": seconds,
         "train_step_first_call_s": first_call,
-        "train_step_flops": flops_of(step.lower(params, batch_stats, opt_state).compile()),
+        "train_step_flops": flops,
+        "while_loops_counted_once": while_loops,
+        "xla_cost_analysis_flops": flops_of(step.lower(params, batch_stats, opt_state).compile()),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configfile", nargs="*", default=[])
-    parser.add_argument("--experiments", nargs="*", default=None)
-    parser.add_argument("--n", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args()
+    args = _parser().parse_args()
     config = load_config(args.configfile)
     rate = matmul_rate()
-    numbers = {"device": device(), "matmul_flops_per_s": rate, "experiments": {}}
+    numbers = {
+        "device": device(),
+        "xla_cpu_threads": "1" if args.threads == 1 else "all",
+        "matmul_flops_per_s": rate,
+        "experiments": {},
+    }
     print(f"float32 matmul rate: {rate / 1e9:.1f} GFLOP/s", flush=True)
     for experiment in args.experiments or list(config["experiments"]):
         block = config["experiments"][experiment]

@@ -12,7 +12,6 @@ jobs run. Parts interact (advection moves projected fields), so their times need
 from __future__ import annotations
 
 import argparse
-import os
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--configfile", nargs="*", default=[])
@@ -21,11 +20,9 @@ parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--threads", type=int, default=1, help="XLA CPU threads: 1 as in jobs, 0 all")
 parser.add_argument("--out", default=None)
 args = parser.parse_args()
-if args.threads == 1:  # must be set before jax is imported
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    ).strip()
+from lio.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
+
+limit_xla_cpu_threads(args.threads)  # before jax is imported
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

@@ -17,7 +17,6 @@ as every workflow job runs (``compute.threads``); ``--threads 0`` leaves XLA all
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 
@@ -34,11 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-if _parser().parse_known_args()[0].threads == 1:  # must be set before jax is imported
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    ).strip()
+from lio.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
+
+limit_xla_cpu_threads(_parser().parse_known_args()[0].threads)  # before jax is imported
 
 import jax  # noqa: E402
 

@@ -58,6 +58,14 @@ def claim_gpu(count: int, lock_dir: str | None = None) -> int | None:
     return None
 
 
+def limit_xla_cpu_threads(threads: int) -> None:
+    """With ``threads == 1``, run XLA's CPU work on one thread (call before importing jax)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if threads == 1 and "xla_cpu_multi_thread_eigen" not in flags:
+        flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    os.environ["XLA_FLAGS"] = flags.strip()
+
+
 def prepare(threads: int, gpu: int) -> None:
     """Set the environment of one workflow job (call before importing jax).
 
@@ -66,10 +74,7 @@ def prepare(threads: int, gpu: int) -> None:
         gpu: GPUs requested by the job (its ``gpu`` resource, 0 or 1).
     """
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    flags = os.environ.get("XLA_FLAGS", "")
-    if threads == 1 and "xla_cpu_multi_thread_eigen" not in flags:
-        flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    os.environ["XLA_FLAGS"] = flags.strip()
+    limit_xla_cpu_threads(threads)
     if gpu:
         claim_gpu(gpu_count())
     else:

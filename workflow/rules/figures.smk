@@ -19,6 +19,7 @@ rule figures:
     log:
         "results/logs/{problem}/figures.log",
     params:
+        panels=PANELS,
         problem=problem_params,
         figures=figure_options,
         code=FIGURE_CODE,

@@ -12,7 +12,7 @@ from lio.jobenv import start  # noqa: E402
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     from lio.experiment import figure_panel
 
-    for panel in ("a", "b", "c", "d"):
+    for panel in snakemake.params.panels:  # noqa: F821
         figure_panel(
             snakemake.config,  # noqa: F821
             snakemake.wildcards.problem,  # noqa: F821

@@ -26,7 +26,7 @@ _REGISTRY = {
     "neural_adjoint": ("lio.methods.neural_adjoint", "NeuralAdjoint"),
 }
 
-# public name -> module that defines it
+# public name -> module that defines it (the method classes come from _REGISTRY)
 _EXPORTS = {
     "Estimate": "lio.methods.base",
     "Method": "lio.methods.base",
@@ -34,18 +34,20 @@ _EXPORTS = {
     "BFGSOutcome": "lio.methods.bfgs",
     "BFGSSettings": "lio.methods.bfgs",
     "minimize_batch": "lio.methods.bfgs",
-    "BFGS": "lio.methods.bfgs_method",
     "refine": "lio.methods.bfgs_method",
-    "NeuralAdjoint": "lio.methods.neural_adjoint",
-    "Reparameterized": "lio.methods.reparameterized",
-    "Supervised": "lio.methods.supervised",
     "TrainSettings": "lio.methods.training",
+    **{attribute: module for module, attribute in _REGISTRY.values()},
 }
+
+
+def _method_class(name: str) -> type[Method]:
+    module, attribute = _REGISTRY[name]
+    return getattr(importlib.import_module(module), attribute)
 
 
 def __getattr__(name: str) -> Any:
     if name == "METHODS":
-        return {key: getattr(importlib.import_module(m), a) for key, (m, a) in _REGISTRY.items()}
+        return {key: _method_class(key) for key in _REGISTRY}
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'lio.methods' has no attribute {name!r}")
@@ -60,8 +62,7 @@ def make_method(name: str, options: dict[str, Any] | None, bfgs: BFGSSettings) -
         )
     from lio.methods.training import TrainSettings
 
-    module, attribute = _REGISTRY[name]
-    cls = getattr(importlib.import_module(module), attribute)
+    cls = _method_class(name)
     options = dict(options or {})
     if "training" in options:
         options["training"] = TrainSettings(**options["training"])

@@ -115,3 +115,32 @@ def test_batch_size_runs_the_same_iterations_in_smaller_batches(batch_size):
     np.testing.assert_array_equal(batched.status, whole.status)
     np.testing.assert_allclose(batched.solution, whole.solution, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(batched.history, whole.history, rtol=1e-12, atol=1e-14)
+
+
+def test_tanh_parameterization_solves_inside_the_box_and_inverts_the_tanh(key):
+    from lio.methods.bfgs import bfgs_on_problems
+    from lio.problems import WavePacket
+
+    problem = WavePacket()
+    problems = problem.sample(key, 6)
+    inside = problems.solution
+    edge = jnp.broadcast_to(problem.bounds[1], inside.shape)
+    # to_network inverts from_network inside the box, and stays finite on the box's edge
+    np.testing.assert_allclose(problem.from_network(problem.to_network(inside)), inside, rtol=1e-10)
+    assert np.all(np.isfinite(problem.to_network(edge)))
+    # from the truth, BFGS in either parameterisation stays in the truth's basin (the loss is
+    # the noise energy there); tanh's solutions lie strictly inside the box by construction
+    for parameterization in ("raw", "tanh"):
+        settings = BFGSSettings(parameterization=parameterization)
+        outcome, _ = bfgs_on_problems(problem, problems, inside, settings)
+        np.testing.assert_allclose(outcome.solution, inside, atol=0.5)
+        assert np.all(outcome.loss <= problem.losses(inside, problems) + 1e-9)
+    lower, upper = problem.bounds
+    start = jnp.broadcast_to(problem.prior_mean, inside.shape)
+    outcome, _ = bfgs_on_problems(problem, problems, start, BFGSSettings(parameterization="tanh"))
+    assert np.all((outcome.solution > lower) & (outcome.solution < upper))
+
+
+def test_unknown_parameterization_is_rejected_with_the_choices():
+    with pytest.raises(ValueError, match=r"parameterization is 'logit'; expected one of \('raw', 'tanh'\)"):
+        BFGSSettings(parameterization="logit")

@@ -93,6 +93,12 @@ class FunctionProblem(Problem):
             return super().from_network(z)
         return self.x0.astype(z.dtype) + z
 
+    def to_network(self, solution: Float[Array, "... d"]) -> Float[Array, "... d"]:
+        """Inverse of ``from_network``."""
+        if self.bounded:
+            return super().to_network(solution)
+        return solution - self.x0.astype(solution.dtype)
+
 
 @dataclasses.dataclass(frozen=True)
 class MinimizeResult:

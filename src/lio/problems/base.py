@@ -91,6 +91,18 @@ class Problem(struct.PyTreeNode):
         lower, upper = (b.astype(z.dtype) for b in self.bounds)
         return nets.bounded(z, lower, upper)
 
+    def to_network(self, solution: Float[Array, "... d"]) -> Float[Array, "... d"]:
+        """The inverse of ``from_network``: the unbounded ``z`` whose image is ``solution``.
+
+        Default: the inverse scaled tanh, with estimates on (or beyond) the box's edge pulled
+        inside by a relative ``1e-12`` of the box (float64) or ``1e-6`` (float32), so that
+        ``z`` stays finite. BFGS in the ``tanh`` parameterisation starts from it.
+        """
+        lower, upper = (b.astype(solution.dtype) for b in self.bounds)
+        margin = 1e-12 if solution.dtype == jnp.float64 else 1e-6
+        unit = jnp.clip(2 * (solution - lower) / (upper - lower) - 1, -1 + margin, 1 - margin)
+        return jnp.arctanh(unit)
+
     # -- provided -------------------------------------------------------------------------------
     @property
     def num_parameters(self) -> int:

@@ -369,6 +369,7 @@ def test_generated_numbers_match_the_results(finished):
         "table2_refined",
         "table2_unrefined",
         "cost",
+        "health",
         "experiments",
         "summary",
         "constants",
@@ -377,6 +378,12 @@ def test_generated_numbers_match_the_results(finished):
     assert not (finished / "paper/generated").exists()  # a test run never writes the committed paper
     macros = read_macros(generated / "numbers.tex")
     table = pd.read_csv(finished / "results/table2.csv")
+    # every method, BFGS included, reports its training health; BFGS has no better/equal
+    assert set(table["method"]) == {"bfgs", "reparameterized", "supervised", "neural_adjoint"}
+    assert table["pinned"].between(0, 1).all() and table["in_basin"].between(0, 1).all()
+    assert table[table["method"] == "bfgs"]["better"].isna().all()
+    assert "pinned" in (generated / "health.tex").read_text()
+    table = table[table["method"] != "bfgs"]
     for row in table.itertuples():
         name = paper.macro(row.experiment, row.method, row.stage)
         assert macros[name + "Better"] == f"{100 * row.better:.1f}"

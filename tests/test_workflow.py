@@ -22,6 +22,11 @@ def test_every_run_file_is_complete(finished):
             assert set(run["status_refined"].values) <= set(range(len(STATUS)))
             # Refinement starts from the unrefined estimate: it can only lower the loss.
             assert (run["loss_refined"] <= run["loss_unrefined"] + 1e-9).all()
+            # every run reports its own training health, per example and per run
+            for stage in ("unrefined", "refined"):
+                assert set(run[f"pinned_{stage}"].values) <= {0, 1}
+                assert 0 <= run.attrs[f"health_{stage}_pinned"] <= 1
+                assert run.attrs[f"degenerate_{stage}"] in (0, 1)
 
 
 def test_aggregate_has_method_n_seed_example(finished):
@@ -34,8 +39,11 @@ def test_aggregate_has_method_n_seed_example(finished):
 def test_tables_and_figures_are_written(finished):
     table = pd.read_csv(finished / "results/table2.csv")
     assert set(table["stage"]) == {"refined", "unrefined"}
-    assert set(table["method"]) == {"reparameterized", "supervised", "neural_adjoint"}
-    assert table[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
+    assert set(table["method"]) == {"bfgs", "reparameterized", "supervised", "neural_adjoint"}
+    learned = table[table["method"] != "bfgs"]
+    assert learned[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
+    assert learned[["better_exact", "equal_exact"]].sum(axis=1).le(1 + 1e-12).all()
+    assert "training health and exact comparison" in (finished / "results/table2.md").read_text()
     experiments = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())["experiments"]
     for experiment in experiments:
         assert f"| {experiment} |" in (finished / "results/table2.md").read_text()
@@ -49,6 +57,7 @@ def test_tables_and_figures_are_written(finished):
 def test_logs_and_benchmarks_are_written(finished):
     log = (finished / "results/logs/wavepacket/reparameterized/n8/seed0.log").read_text()
     assert "step    10/10" in log and "L/n unrefined" in log
+    assert "unrefined] health: pinned" in log
     assert (finished / "results/benchmarks/wavepacket/supervised/n8/seed0.tsv").exists()
 
 

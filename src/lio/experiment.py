@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from lio import metrics, results
+from lio import health, metrics, results
 from lio.problems import Problem, make_problem
 from lio.provenance import provenance
 
@@ -109,6 +109,20 @@ def solve(
         f"{np.nanmean(unrefined.loss):.6g} refined {np.nanmean(refined.loss):.6g} in {total:.1f}s",
         flush=True,
     )
+    diagnostics = {}
+    truth = np.asarray(problems.solution)
+    for stage, estimate in (("unrefined", unrefined), ("refined", refined)):
+        examples, summary = health.diagnose(problem, estimate.solution, truth)
+        diagnostics[stage] = (examples, summary)
+        label = f"{experiment}/{method_name}/n{n}/seed{seed} {stage}"
+        print(
+            f"[{label}] health: pinned {summary['pinned']:.2f} outside {summary['outside']:.2f} "
+            f"spread {summary['spread']:.3f} median error {summary['error']:.3f} "
+            f"in basin {summary['in_basin']:.2f}",
+            flush=True,
+        )
+        for line in health.warnings(summary, label):
+            print(line, flush=True)
     run_config = {
         "experiment": experiment,
         "problem": block["problem"],
@@ -123,6 +137,7 @@ def solve(
         refined,
         {"problem": experiment, "method": method_name, "n": n, "seed": seed,
          **provenance(run_config)},
+        diagnostics,
     )
     results.write_atomic(dataset, out_path)
 
@@ -133,11 +148,13 @@ def aggregate(config: dict[str, Any], paths: list[str], out_path: str) -> None:
 
 
 def comparison_table(config: dict[str, Any], aggregate_paths: dict[str, str]) -> pd.DataFrame:
-    """Better/equal fractions (refined and unrefined) for every experiment."""
+    """Better/equal fractions (refined and unrefined) for every experiment, with the exact
+    comparison and the training health of every method (``lio.metrics.fractions``)."""
     options = config["comparison"]
     frames = []
     for experiment, path in aggregate_paths.items():
         dataset = results.open_dataset(path)
+        problem = problem_of(config, experiment)
         for stage in ("refined", "unrefined"):
             frame = metrics.fractions(
                 dataset,
@@ -146,6 +163,8 @@ def comparison_table(config: dict[str, Any], aggregate_paths: dict[str, str]) ->
                 atol=options["atol"],
                 resamples=options["bootstrap_resamples"],
                 confidence=options["confidence"],
+                problem=problem,
+                same_minimum=options.get("same_minimum", 1e-4),
             )
             frame.insert(0, "experiment", experiment)
             frames.append(frame)
@@ -158,7 +177,7 @@ def write_tables(
     table = comparison_table(config, aggregate_paths)
     Path(csv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(csv, index=False, float_format="%.6f")
-    Path(markdown).write_text(metrics.markdown_table(table))
+    Path(markdown).write_text(metrics.markdown_table(table) + "\n" + metrics.health_markdown(table))
     Path(latex).write_text(
         "% refined\n"
         + metrics.latex_table(table, "refined")

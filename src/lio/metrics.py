@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from lio import health
+
 
 def compare(
     loss: np.ndarray, baseline: np.ndarray, rtol: float, atol: float
@@ -33,12 +35,24 @@ def fractions(
     resamples: int,
     confidence: float,
     seed: int = 0,
+    problem=None,
+    same_minimum: float = 1e-4,
 ) -> pd.DataFrame:
     """Better/equal fractions of every learned method against BFGS, with bootstrap CIs.
 
     The fraction is the mean over (n, seed) groups of each group's fraction (paper: "mean over
     multiple seeds and all n"). The interval is a stratified percentile bootstrap: examples are
     resampled with replacement within each group, ``resamples`` times.
+
+    Besides better/equal under the tolerances, every row holds the *exact* comparison
+    (``better_exact``/``equal_exact``: rtol = atol = 0, equal only for identical losses, as a
+    comparison at machine precision) and ``same_minimum``: the fraction whose estimate lies
+    within ``same_minimum`` of the box's width of BFGS's own solution in every parameter (both
+    reached one point, whatever their losses' last digits say). With ``problem`` (for its box
+    and basin test) the rows also carry the training health of ``lio.health`` (``pinned``,
+    ``outside``, ``in_basin``: fractions; ``spread``, ``error``: per-group values; means over
+    the groups) and ``degenerate``, the number of degenerate groups; BFGS gets a row of its
+    own with these (its better/equal are NaN).
 
     Args:
         aggregate: dims method x n x seed x example, with ``loss_{stage}``; must hold 'bfgs'.
@@ -51,38 +65,69 @@ def fractions(
         )
     rng = np.random.default_rng(seed)
     baseline = aggregate["loss_refined"].sel({"method": "bfgs"})
+    width = None
+    if problem is not None:
+        lower, upper = (np.asarray(b, float) for b in problem.bounds)
+        width = upper - lower
+        baseline_solution = aggregate["solution_refined"].sel({"method": "bfgs"})
+    alpha = (1 - confidence) / 2
     rows = []
     for method in aggregate["method"].values:
-        if method == "bfgs":
-            continue
         loss = aggregate[f"loss_{stage}"].sel({"method": method})
-        group_better, group_equal, boot_better, boot_equal = [], [], [], []
+        solution = aggregate[f"solution_{stage}"].sel({"method": method}) if width is not None else None
+        points: dict[str, list[float]] = {}
+        boots: dict[str, list[np.ndarray]] = {}
+        healths: list[dict[str, float]] = []
         for n in aggregate["n"].values:
             for seed_value in aggregate["seed"].values:
-                mine = loss.sel(n=n, seed=seed_value).values[: int(n)]
-                theirs = baseline.sel(n=n, seed=seed_value).values[: int(n)]
+                group = {"n": n, "seed": seed_value}
+                mine = loss.sel(group).values[: int(n)]
+                theirs = baseline.sel(group).values[: int(n)]
                 if np.all(np.isnan(mine)) or np.all(np.isnan(theirs)):
                     continue  # run absent from this aggregate
-                better, equal = compare(mine, theirs, rtol, atol)
-                group_better.append(better.mean())
-                group_equal.append(equal.mean())
+                flags = {}
+                if method != "bfgs":
+                    flags["better"], flags["equal"] = compare(mine, theirs, rtol, atol)
+                    flags["better_exact"], flags["equal_exact"] = compare(mine, theirs, 0.0, 0.0)
+                    if width is not None:
+                        distance = np.abs(
+                            solution.sel(group).values[: int(n)]
+                            - baseline_solution.sel(group).values[: int(n)]
+                        ) / width
+                        flags["same_minimum"] = np.all(distance <= same_minimum, axis=-1)
+                if problem is not None:
+                    estimate = solution.sel(group).values[: int(n)]
+                    truth = aggregate["truth"].sel({"method": method, **group}).values[: int(n)]
+                    basin = problem.in_basin(estimate, truth)
+                    healths.append(health.run_summary(estimate, truth, lower, upper, basin))
                 picks = rng.integers(0, int(n), size=(resamples, int(n)))
-                boot_better.append(better[picks].mean(axis=1))
-                boot_equal.append(equal[picks].mean(axis=1))
-        if not group_better:
+                for name, flag in flags.items():
+                    points.setdefault(name, []).append(float(flag.mean()))
+                    boots.setdefault(name, []).append(flag[picks].mean(axis=1))
+        if not points and not healths:
             continue
-        alpha = (1 - confidence) / 2
-        row = {"method": method, "stage": stage, "groups": len(group_better)}
-        for name, point, boot in (
-            ("better", group_better, boot_better),
-            ("equal", group_equal, boot_equal),
-        ):
-            means = np.mean(boot, axis=0)
-            row[name] = float(np.mean(point))
+        if method == "bfgs" and not healths:
+            continue
+        row = {"method": method, "stage": stage, "groups": max(len(healths), len(points.get("better", [])))}
+        for name in ("better", "equal", "better_exact", "equal_exact", "same_minimum"):
+            if name not in points:
+                row[name] = row[f"{name}_low"] = row[f"{name}_high"] = np.nan
+                continue
+            means = np.mean(boots[name], axis=0)
+            row[name] = float(np.mean(points[name]))
             row[f"{name}_low"] = float(np.quantile(means, alpha))
             row[f"{name}_high"] = float(np.quantile(means, 1 - alpha))
+        if healths:
+            for name in health.RUN_METRICS:
+                row[name] = float(np.nanmean([h[name] for h in healths]))
+            row["degenerate"] = int(sum(health.is_degenerate(h) for h in healths))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def learned_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows compared against BFGS (BFGS's own health row has no better/equal)."""
+    return table[table["method"] != "bfgs"]
 
 
 def percent(value: float) -> str:
@@ -92,7 +137,7 @@ def percent(value: float) -> str:
 def markdown_table(table: pd.DataFrame) -> str:
     """Experiment x method: 'better / equal' with intervals, one table per stage."""
     lines = []
-    for stage, block in table.groupby("stage", sort=False):
+    for stage, block in learned_rows(table).groupby("stage", sort=False):
         methods = list(dict.fromkeys(block["method"]))
         lines.append(f"**{stage}** (better / equal than BFGS, 95% bootstrap interval)\n")
         lines.append("| experiment | " + " | ".join(methods) + " |")
@@ -114,9 +159,35 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def health_markdown(table: pd.DataFrame) -> str:
+    """Training health (``lio.health``) and the exact comparison, experiment x method rows."""
+    lines = [
+        "**training health and exact comparison** (own estimate: pinned to the box edge, "
+        "spread vs the truths', median error / box, in the truth's basin; refined: in basin, "
+        "better / equal compared exactly, same minimum as BFGS; degenerate runs of all runs)\n",
+        "| experiment | method | pinned | spread | error | in basin | refined in basin | "
+        "exact better / equal | same minimum | degenerate |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (experiment, method), rows in table.groupby(["experiment", "method"], sort=False):
+        own = rows[rows["stage"] == "unrefined"].iloc[0]
+        final = rows[rows["stage"] == "refined"].iloc[0]
+        exact = (
+            "–" if not np.isfinite(final.better_exact)
+            else f"{percent(final.better_exact)} / {percent(final.equal_exact)}"
+        )
+        same = "–" if not np.isfinite(final.same_minimum) else percent(final.same_minimum)
+        lines.append(
+            f"| {experiment} | {method} | {percent(own.pinned)} | {own.spread:.2f} | "
+            f"{own.error:.3f} | {percent(own.in_basin)} | {percent(final.in_basin)} | {exact} | "
+            f"{same} | {int(own.degenerate)}/{int(own.groups)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def latex_table(table: pd.DataFrame, stage: str) -> str:
     """A booktabs tabular of one stage: experiment rows, better/equal columns per method."""
-    block = table[table["stage"] == stage]
+    block = learned_rows(table)[lambda t: t["stage"] == stage]
     methods = list(dict.fromkeys(block["method"]))
     header = " & ".join(
         f"\\multicolumn{{2}}{{c}}{{{m.replace('_', ' ').title()}}}" for m in methods

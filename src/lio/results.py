@@ -12,8 +12,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from lio.health import is_degenerate
 from lio.methods.base import STATUS, Estimate
 from lio.problems.base import Problem, ProblemSet
+
+HEALTH_NAMES = {  # lio.health's per-example diagnostics
+    "pinned": "estimate within lio.health.EDGE_MARGIN of the parameter box's edge (1 = yes)",
+    "outside": "estimate outside the parameter box (1 = yes)",
+    "error": "max over parameters of |estimate - truth| / box width",
+    "in_basin": "estimate in the hidden truth's basin (Problem.in_basin; 1 = yes)",
+}
+
 
 STATUS_ATTRS = {
     "flag_values": np.arange(len(STATUS), dtype=np.int8),
@@ -77,9 +86,26 @@ def run_to_dataset(
     unrefined: Estimate,
     refined: Estimate,
     attrs: dict[str, Any],
+    diagnostics: dict[str, tuple[dict[str, np.ndarray], dict[str, float]]] | None = None,
 ) -> xr.Dataset:
-    """One run (method x n x seed): per-example solutions, losses, statuses, curves, times."""
+    """One run (method x n x seed): per-example solutions, losses, statuses, curves, times.
+
+    ``diagnostics``: per stage, ``lio.health.diagnose``'s per-example arrays (stored as
+    ``{name}_{stage}``) and run summary (attributes ``health_{stage}_{name}`` and
+    ``degenerate_{stage}``).
+    """
     per_example = {}
+    health_attrs = {}
+    for stage, (examples, summary) in (diagnostics or {}).items():
+        for name, values in examples.items():
+            values = np.asarray(values)
+            per_example[f"{name}_{stage}"] = (
+                ("example",),
+                values.astype(np.int8) if values.dtype == bool else values,
+                {"long_name": HEALTH_NAMES[name]},
+            )
+        health_attrs.update({f"health_{stage}_{k}": float(v) for k, v in summary.items()})
+        health_attrs[f"degenerate_{stage}"] = int(is_degenerate(summary))
     for stage, estimate in (("unrefined", unrefined), ("refined", refined)):
         per_example[f"solution_{stage}"] = (("example", "parameter"), estimate.solution)
         per_example[f"loss_{stage}"] = (("example",), estimate.loss)
@@ -107,6 +133,7 @@ def run_to_dataset(
             "wall_time_unrefined_s": unrefined.wall_time,
             "wall_time_refine_s": refined.wall_time,
             **{f"extra_{k}": v for k, v in unrefined.extra.items()},
+            **health_attrs,
         },
     )
     return dataset

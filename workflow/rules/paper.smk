@@ -37,6 +37,7 @@ rule paper_generated:
         table2_refined=PAPER.generated("table2_refined.tex"),
         table2_unrefined=PAPER.generated("table2_unrefined.tex"),
         cost=PAPER.generated("cost.tex"),
+        health=PAPER.generated("health.tex"),
         cost_csv=report(PAPER.generated("cost.csv"), caption="../report/cost.rst", category="Tables"),
         experiments=PAPER.generated("experiments.tex"),
         summary=PAPER.generated("summary.tex"),

@@ -102,6 +102,7 @@ class Layout:
             "table2_refined",
             "table2_unrefined",
             "cost",
+            "health",
             "experiments",
             "summary",
             "constants",

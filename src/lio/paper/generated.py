@@ -243,6 +243,56 @@ def comparison_tabular(
     return "\n".join(lines)
 
 
+HEALTH_COLUMNS = ("pinned", "spread", "error", "in_basin", "degenerate", "better_exact")
+
+
+def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
+    """Experiment x method rows: training health (lio.health) and the exact comparison.
+
+    Pinned, spread and median error of the methods' own (unrefined) estimates, the fraction in
+    the truth's basin before -> after refinement, degenerate runs of all runs, and the refined
+    better / equal / same-minimum fractions compared exactly (rtol = atol = 0). A table written
+    before these diagnostics existed (an older record) gives a sentence instead.
+    """
+    if not set(HEALTH_COLUMNS) <= set(table.columns):
+        return (
+            "The results this report reads were tabulated before lio recorded training health "
+            "(lio.health) and the exact comparison; rerun the sweep to see them.\n"
+        )
+    pct = lambda v: "--" if not np.isfinite(v) else f"{100 * v:.0f}"  # noqa: E731
+    lines = [
+        r"\begin{tabular}{llrrrrrrrr}",
+        r"\toprule",
+        r" & & \multicolumn{4}{c}{own estimate (unrefined)} & & \multicolumn{3}{c}{refined, exact (\%)} \\",
+        r"\cmidrule(lr){3-6}\cmidrule(lr){8-10}",
+        r"experiment & method & pinned \% & spread & error & basin \% $\to$ refined & degen. & better & equal & same min. \\",
+        r"\midrule",
+    ]
+    for index, experiment in enumerate(experiments):
+        rows = table[table["experiment"] == experiment]
+        if index:
+            lines.append(r"\addlinespace")
+        for position, method in enumerate(dict.fromkeys(rows["method"])):
+            own = rows[(rows["method"] == method) & (rows["stage"] == "unrefined")].iloc[0]
+            final = rows[(rows["method"] == method) & (rows["stage"] == "refined")].iloc[0]
+            name = macro(experiment, "Title") if position == 0 else ""
+            cells = [
+                name,
+                method_label(method),
+                pct(own.pinned),
+                f"{own.spread:.2f}",
+                f"{own.error:.3f}",
+                f"{pct(own.in_basin)} $\\to$ {pct(final.in_basin)}",
+                f"{int(own.degenerate)}/{int(own.groups)}",
+                pct(final.better_exact),
+                pct(final.equal_exact),
+                pct(final.same_minimum),
+            ]
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
 def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
     """Experiment x method rows: wall time relative to BFGS (BFGS's own row in seconds).
 
@@ -380,8 +430,9 @@ def write_generated(
 
     experiments = list(layout.experiments)
     aggregates = {e: open_dataset(p) for e, p in zip(experiments, aggregate_paths)}
-    table = pd.read_csv(table_path)
-    table = table[table["experiment"].isin(experiments)]
+    full_table = pd.read_csv(table_path)
+    full_table = full_table[full_table["experiment"].isin(experiments)]
+    table = full_table[full_table["method"] != "bfgs"]  # BFGS's rows carry only its health
     missing = sorted(set(experiments) - set(table["experiment"]))
     if missing:
         raise ValueError(f"paper: {table_path} has no rows for {missing}; rerun the tables rule.")
@@ -398,6 +449,7 @@ def write_generated(
         "table2_refined": comparison_tabular(table, "refined", experiments, reference),
         "table2_unrefined": comparison_tabular(table, "unrefined", experiments, None),
         "cost": cost_tabular(costs, experiments),
+        "health": health_tabular(full_table, experiments),
         "experiments": experiment_sections(experiments, figures, layout.directory, methods),
         "summary": summary(table, experiments, reference),
     }

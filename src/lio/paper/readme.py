@@ -122,6 +122,7 @@ def write_readme(
 
     aggregates = {e: open_dataset(p) for e, p in zip(layout.experiments, aggregate_paths)}
     table = pd.read_csv(table_path)
+    table = table[table["method"] != "bfgs"]  # BFGS's rows carry only its training health
     jobs = pd.read_csv(benchmarks_path) if benchmarks_path else None
     figures = {e: [f"paper/figures/{e}/{p}.png" for p in PANELS] for e in layout.experiments}
     block = readme_block(table, aggregates, jobs, load_reference(reference_path), figures)

@@ -11,10 +11,14 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from lio import nets
+
+
+BASIN_WIDTH = 0.01  # default ``Problem.in_basin`` neighbourhood, of the box's width
 
 
 class ProblemSet(struct.PyTreeNode):
@@ -102,6 +106,19 @@ class Problem(struct.PyTreeNode):
         margin = 1e-12 if solution.dtype == jnp.float64 else 1e-6
         unit = jnp.clip(2 * (solution - lower) / (upper - lower) - 1, -1 + margin, 1 - margin)
         return jnp.arctanh(unit)
+
+    def in_basin(self, solution: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        """Per example: does the estimate lie in the hidden truth's basin of attraction?
+
+        Host-side (numpy), for the training-health diagnostics (``lio.health``). Default: every
+        parameter within ``BASIN_WIDTH`` (1 %) of the box's width of the truth, a
+        neighbourhood from which the refinement's BFGS reaches the truth's minimum on the smooth
+        landscapes of billiards, KS and NS. Problems whose basins are narrower or of known size
+        override it (the wave packet: half an oscillation period).
+        """
+        lower, upper = (np.asarray(b, float) for b in self.bounds)
+        distance = np.abs(np.asarray(solution, float) - np.asarray(truth, float))
+        return np.all(distance <= BASIN_WIDTH * (upper - lower), axis=-1)
 
     # -- provided -------------------------------------------------------------------------------
     @property

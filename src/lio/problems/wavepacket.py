@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -83,6 +84,11 @@ class WavePacket(Problem):
             key, (n, 1), dtype, minval=self.t0_low, maxval=self.t0_high
         )
         return t0, jnp.zeros((n, 0), dtype)
+
+    def in_basin(self, solution: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        """Within half an oscillation period (pi samples) of the truth: the loss's minima are
+        ``2 pi`` apart, so that is the global minimum's basin, up to the noise."""
+        return np.abs(np.asarray(solution, float) - np.asarray(truth, float))[..., 0] < np.pi
 
     @property
     def bounds(self) -> tuple[Array, Array]:

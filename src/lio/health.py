@@ -1,0 +1,117 @@
+"""Training health of a run: are its estimates spread like the truths, inside the box, near them?
+
+A learned run whose estimates sit on the parameter box's edge (the scaled tanh saturated, so its
+gradient is ~0 and the estimates never move again) or have collapsed onto one output did not
+train: its better/equal fractions measure a pathology, not the method. Every run reports these
+numbers (``lio.experiment.solve`` writes them to the run file and warns in the job log), and the
+tables carry them next to better/equal (``lio.metrics.fractions``).
+
+Per example, with ``u = 2 (xi - lower) / (upper - lower) - 1`` the position in the box (-1 and 1
+are its edges):
+
+- ``pinned``: some parameter within ``EDGE_MARGIN`` of the box's edge, ``1 - |u| <= 2e-3``,
+  where the tanh's derivative ``1 - u^2`` is below ~4e-3 of its maximum;
+- ``outside``: some parameter beyond the box (possible for BFGS on raw parameters only);
+- ``error``: ``max_k |xi_k - truth_k| / (upper_k - lower_k)``, the distance to the hidden truth
+  in units of the prior box;
+- ``in_basin``: the problem's own test (``Problem.in_basin``) that the estimate lies in the
+  truth's basin of attraction.
+
+Per run (one problem set): the fractions pinned / outside / in the basin, the median error, and
+``spread``: the estimates' standard deviation across the problems over the truths', averaged over
+the parameters (~1 when the estimates vary like the truths, ~0 after a collapse onto one output).
+A run is *degenerate* when more than ``DEGENERATE_PINNED`` of it is pinned or its spread is below
+``DEGENERATE_SPREAD``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EDGE_MARGIN = 2e-3  # of the half-width of the box: tanh'(z) = 1 - u^2 < 4e-3 there
+DEGENERATE_PINNED = 0.10  # issue #17: no learned run may have more than 10 % pinned
+DEGENERATE_SPREAD = 0.10  # estimates varying less than a tenth as much as the truths
+RUN_METRICS = ("pinned", "outside", "spread", "error", "in_basin")
+
+
+def per_example(
+    solution: np.ndarray, truth: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> dict[str, np.ndarray]:
+    """``pinned``, ``outside`` (bool) and ``error`` (float) of each ``(n, d)`` estimate."""
+    solution, truth = np.asarray(solution, float), np.asarray(truth, float)
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    if solution.shape != truth.shape or solution.shape[-1:] != lower.shape:
+        raise ValueError(
+            f"health: solution {solution.shape}, truth {truth.shape} and bounds {lower.shape} "
+            "do not fit; expected (n, d), (n, d) and (d,)."
+        )
+    width = upper - lower
+    position = 2 * (solution - lower) / width - 1
+    with np.errstate(invalid="ignore"):
+        outside = np.any(np.abs(position) > 1, axis=-1)
+        pinned = np.any((np.abs(position) >= 1 - EDGE_MARGIN) & (np.abs(position) <= 1), axis=-1)
+        error = np.max(np.abs(solution - truth) / width, axis=-1)
+    return {"pinned": pinned, "outside": outside, "error": error}
+
+
+def spread(solution: np.ndarray, truth: np.ndarray) -> float:
+    """Estimates' std across problems over the truths', averaged over the parameters."""
+    truth_std = np.std(np.asarray(truth, float), axis=0)
+    estimate_std = np.std(np.asarray(solution, float), axis=0)
+    varying = truth_std > 0
+    if not np.any(varying) or len(truth) < 2:
+        return float("nan")
+    return float(np.mean(estimate_std[varying] / truth_std[varying]))
+
+
+def run_summary(
+    solution: np.ndarray,
+    truth: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    in_basin: np.ndarray,
+) -> dict[str, float]:
+    """The per-run numbers of RUN_METRICS (fractions, spread, median error) of one problem set."""
+    examples = per_example(solution, truth, lower, upper)
+    return {
+        "pinned": float(np.mean(examples["pinned"])),
+        "outside": float(np.mean(examples["outside"])),
+        "spread": spread(solution, truth),
+        "error": float(np.nanmedian(examples["error"])),
+        "in_basin": float(np.mean(in_basin)),
+    }
+
+
+def is_degenerate(summary: dict[str, float]) -> bool:
+    """More than DEGENERATE_PINNED pinned, or a spread below DEGENERATE_SPREAD."""
+    return bool(
+        summary["pinned"] > DEGENERATE_PINNED
+        or (np.isfinite(summary["spread"]) and summary["spread"] < DEGENERATE_SPREAD)
+    )
+
+
+def warnings(summary: dict[str, float], label: str) -> list[str]:
+    """Job-log lines for a degenerate run (empty when healthy)."""
+    lines = []
+    if summary["pinned"] > DEGENERATE_PINNED:
+        lines.append(
+            f"[{label}] WARNING: {100 * summary['pinned']:.0f}% of the estimates are pinned to "
+            "the parameter box's edge (tanh saturated, gradient ~0): training did not converge "
+            "stably; lower the Adam learning rate (the paper's tuning policy, `snakemake "
+            "calibrate`)."
+        )
+    if np.isfinite(summary["spread"]) and summary["spread"] < DEGENERATE_SPREAD:
+        lines.append(
+            f"[{label}] WARNING: the estimates collapsed onto one output (spread "
+            f"{summary['spread']:.3f} of the truths'); the run is degenerate."
+        )
+    return lines
+
+
+def diagnose(problem, solution: np.ndarray, truth: np.ndarray) -> tuple[dict, dict[str, float]]:
+    """Per-example arrays (``pinned``, ``outside``, ``error``, ``in_basin``) and the run
+    summary of one problem set's estimates, with the problem's box and basin test."""
+    lower, upper = (np.asarray(b, float) for b in problem.bounds)
+    examples = per_example(solution, truth, lower, upper)
+    examples["in_basin"] = np.asarray(problem.in_basin(solution, truth), bool)
+    return examples, run_summary(solution, truth, lower, upper, examples["in_basin"])

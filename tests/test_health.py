@@ -1,0 +1,88 @@
+"""Training-health diagnostics (lio.health) and the exact / same-minimum comparison."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from lio import health
+from lio.metrics import fractions, health_markdown
+from lio.problems import WavePacket
+
+LOWER, UPPER = np.array([32.0]), np.array([224.0])
+
+
+def test_pinned_outside_and_error_per_example():
+    truth = np.array([[100.0], [100.0], [100.0], [100.0]])
+    solution = np.array([[224.0], [223.9], [230.0], [128.0]])  # edge, within margin, beyond, inside
+    examples = health.per_example(solution, truth, LOWER, UPPER)
+    np.testing.assert_array_equal(examples["pinned"], [True, True, False, False])
+    np.testing.assert_array_equal(examples["outside"], [False, False, True, False])
+    np.testing.assert_allclose(examples["error"], np.abs(solution[:, 0] - 100.0) / 192.0)
+
+
+def test_collapse_onto_one_output_and_pinning_make_a_run_degenerate(key):
+    truth = np.linspace(40.0, 220.0, 20)[:, None]
+    problem = WavePacket()
+    healthy = health.diagnose(problem, truth + 1.0, truth)[1]
+    assert healthy["spread"] == pytest.approx(1.0) and healthy["in_basin"] == 1.0
+    assert not health.is_degenerate(healthy) and health.warnings(healthy, "x") == []
+    collapsed = health.diagnose(problem, np.full_like(truth, 128.0), truth)[1]
+    assert collapsed["spread"] == 0.0 and health.is_degenerate(collapsed)
+    assert any("collapsed onto one output" in line for line in health.warnings(collapsed, "x"))
+    pinned = health.diagnose(problem, np.where(truth > 150, 224.0, truth), truth)[1]
+    assert pinned["pinned"] == pytest.approx(np.mean(truth > 150)) and health.is_degenerate(pinned)
+    assert any("pinned to the parameter box's edge" in line for line in health.warnings(pinned, "x"))
+
+
+def test_wavepacket_basin_is_half_an_oscillation_period():
+    problem = WavePacket()
+    truth = np.array([[100.0], [100.0], [100.0]])
+    np.testing.assert_array_equal(
+        problem.in_basin(np.array([[103.0], [96.8], [106.3]]), truth), [True, False, False]
+    )
+
+
+def test_mismatched_shapes_say_what_was_expected():
+    with pytest.raises(ValueError, match=r"expected \(n, d\), \(n, d\) and \(d,\)"):
+        health.per_example(np.zeros((3, 2)), np.zeros((3, 1)), LOWER, UPPER)
+
+
+def aggregate(losses, solutions, truth):
+    """One n, one seed: methods bfgs and reparameterized."""
+    loss = np.asarray(losses, float)[:, None, None]
+    solution = np.asarray(solutions, float)[:, None, None, :, None]
+    truth = np.broadcast_to(np.asarray(truth, float)[None, None, None, :, None], solution.shape)
+    dims = ("method", "n", "seed", "example")
+    return xr.Dataset(
+        {
+            "loss_refined": (dims, loss),
+            "loss_unrefined": (dims, loss),
+            "solution_refined": ((*dims, "parameter"), solution),
+            "solution_unrefined": ((*dims, "parameter"), solution),
+            "truth": ((*dims, "parameter"), truth),
+        },
+        coords={"method": ["bfgs", "reparameterized"], "n": [4], "seed": [0]},
+    )
+
+
+def test_exact_comparison_splits_what_the_tolerance_calls_equal():
+    # both at the truth (losses differ in the last digits), one better, one at another minimum
+    bfgs_loss = [1e-26, 2e-27, 5.0, 3.0]
+    mine_loss = [2e-28, 3e-27, 1.0, 3.0]
+    truth = [100.0, 120.0, 140.0, 160.0]
+    bfgs_solution = [100.0, 120.0, 150.0, 166.0]
+    mine_solution = [100.0 + 1e-9, 120.0 - 1e-9, 140.0, 166.0]
+    dataset = aggregate([bfgs_loss, mine_loss], [bfgs_solution, mine_solution], truth)
+    table = fractions(dataset, "refined", 1e-6, 1e-12, 50, 0.95, problem=WavePacket())
+    mine = table[table["method"] == "reparameterized"].iloc[0]
+    assert (mine.better, mine.equal) == (0.25, 0.75)
+    assert (mine.better_exact, mine.equal_exact) == (0.5, 0.25)
+    assert mine.same_minimum == 0.75  # examples 0, 1 and 3 sit at BFGS's point
+    assert mine.in_basin == 0.75 and mine.degenerate == 0
+    bfgs = table[table["method"] == "bfgs"].iloc[0]
+    assert np.isnan(bfgs.better) and bfgs.in_basin == 0.5
+    table.insert(0, "experiment", "wavepacket")
+    both = table.assign(stage="unrefined")
+    markdown = health_markdown(pd.concat([table, both]))
+    assert "| wavepacket | reparameterized | 0.0% | " in markdown and "50.0% / 25.0%" in markdown

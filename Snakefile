@@ -12,6 +12,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/calibrate.smk"
 include: "workflow/rules/solve.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"

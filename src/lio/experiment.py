@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from lio import health, metrics, results
+from lio import calibration, health, metrics, results
 from lio.problems import Problem, make_problem
 from lio.provenance import provenance
 
@@ -84,15 +84,25 @@ def solve(
     seed: int,
     data_path: str,
     out_path: str,
+    calibration_path: str | None = None,
 ) -> None:
-    """Run one method on one problem set, refine with BFGS, write the run's netCDF."""
+    """Run one method on one problem set, refine with BFGS, write the run's netCDF.
+
+    With ``calibration_path`` (a ``calibrate`` output) the method trains at the learning rate
+    chosen there instead of its config's ``training.learning_rate``.
+    """
     from lio.methods import make_method, refine
 
     enable_float64()
     problem = problem_of(config, experiment)
     block = config["experiments"][experiment]
     settings = bfgs_settings(config)
-    method = make_method(method_name, block["methods"].get(method_name), settings)
+    options = dict(block["methods"].get(method_name) or {})
+    if calibration_path:
+        rate = calibration.read_learning_rate(calibration_path)
+        options["training"] = {**options.get("training", {}), "learning_rate": rate}
+        print(f"[{experiment}/{method_name}/n{n}/seed{seed}] calibrated learning rate {rate:g}")
+    method = make_method(method_name, options, settings)
     data = results.open_dataset(data_path)
     problems = results.dataset_to_problem_set(data, "problems")
     training_set = (
@@ -127,7 +137,7 @@ def solve(
         "experiment": experiment,
         "problem": block["problem"],
         "params": block.get("params", {}),
-        "method": block["methods"].get(method_name) or {},
+        "method": options,
         "bfgs": config.get("bfgs", {}),
     }
     dataset = results.run_to_dataset(
@@ -140,6 +150,71 @@ def solve(
         diagnostics,
     )
     results.write_atomic(dataset, out_path)
+
+
+def calibrate(
+    config: dict[str, Any], experiment: str, method_name: str, data_paths: list[str], out_path: str
+) -> None:
+    """The paper's tuning policy for one (experiment, learned method): train at each rate of
+    the descending ladder on the calibration problem sets, stop at the first rate stable on all
+    of them (``lio.calibration``), and write every trial and the chosen rate as JSON."""
+    from lio.methods import make_method
+
+    enable_float64()
+    problem = problem_of(config, experiment)
+    options = calibration.settings(config, experiment)
+    base = dict(config["experiments"][experiment]["methods"][method_name] or {})
+    settings = bfgs_settings(config)
+    sets = []
+    for path in data_paths:
+        data = results.open_dataset(path)
+        sets.append((int(data.attrs["seed"]), int(data.attrs["n"]),
+                     results.dataset_to_problem_set(data, "problems"),
+                     results.dataset_to_problem_set(data, "training")))
+    rates = [float(r) for r in options["learning_rates"]]
+    trials = []
+    for rate in rates:
+        training = {**base.get("training", {}), "learning_rate": rate}
+        method = make_method(method_name, {**base, "training": training}, settings)
+        for seed, n, problems, training_set in sets:
+            _, _, key_init = keys(seed, n)
+            estimate = method.solve(problem, problems, training_set, key_init)
+            verdict = calibration.assess(estimate, problem, np.asarray(problems.solution), options)
+            trials.append({"seed": seed, "n": n, "learning_rate": rate, **verdict})
+            print(
+                f"[calibrate {experiment}/{method_name}] lr {rate:g} seed {seed}: "
+                f"{'stable' if verdict['stable'] else 'unstable'} (diverged {verdict['diverged']}, "
+                f"pinned {verdict['pinned']:.2f}, spread {verdict['spread']:.3f}, settled "
+                f"{verdict['settled']}, L/n {verdict['final_loss']:.6g})",
+                flush=True,
+            )
+        if all(t["stable"] for t in trials if t["learning_rate"] == rate):
+            break  # the largest stable rate: smaller ones are not needed
+    chosen, found = calibration.choose(trials, rates)
+    if not found:
+        print(
+            f"[calibrate {experiment}/{method_name}] WARNING: no rate of {rates} trained stably; "
+            f"using the smallest, {chosen:g}. Extend calibration.learning_rates downwards.",
+            flush=True,
+        )
+    calibration.write_json_atomic(
+        {
+            "experiment": experiment,
+            "method": method_name,
+            "ladder": rates,
+            "criterion": {k: options[k] for k in ("settle_window", "settle_tolerance")}
+            | {"degenerate_pinned": health.DEGENERATE_PINNED,
+               "degenerate_spread": health.DEGENERATE_SPREAD},
+            "seeds": [s[0] for s in sets],
+            "n": sorted({s[1] for s in sets}),
+            "steps": base.get("training", {}).get("steps"),
+            "trials": trials,
+            "chosen_learning_rate": chosen,
+            "stable_rate_found": found,
+            **provenance({"calibration": options}),
+        },
+        out_path,
+    )
 
 
 def aggregate(config: dict[str, Any], paths: list[str], out_path: str) -> None:

@@ -4,11 +4,12 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from lio import calibration
 from lio.config import problems_in
 from lio.jobenv import gpu_count
 
 validate(config, "../schemas/config.schema.yaml")
-_config_problems = problems_in(config)
+_config_problems = problems_in(config) + calibration.problems_in(config)
 if _config_problems:
     raise WorkflowError(
         "config is invalid; nothing was run:\n  - " + "\n  - ".join(_config_problems)
@@ -38,6 +39,7 @@ if USE_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
 localrules:
     aggregate,
     tables,
+    calibration_table,
     figures,
     benchmarks_summary,
     paper_generated,
@@ -85,6 +87,8 @@ def all_targets():
     targets = expand(
         "results/table2.{ext}", ext=["csv", "md", "tex"]
     )
+    if calibration_files():
+        targets += ["results/calibration.csv", "results/calibration.md"]
     for problem in EXPERIMENTS:
         targets += expand(
             "results/{problem}/figures/{panel}.{ext}",
@@ -101,6 +105,55 @@ def all_targets():
                 "paper/figures/{problem}/{panel}.{ext}", problem=problem, panel=PANELS, ext=["png", "pdf"]
             )
     return targets + PAPER.targets()
+
+
+def calibrated(problem, method):
+    """Whether this (experiment, method)'s solve jobs train at a calibrated learning rate."""
+    return calibration.settings(config, problem)["enabled"] and calibration.is_learned(
+        config, problem, method
+    )
+
+
+def calibration_input(wildcards):
+    """The calibration file a solve job reads its learning rate from (none: the config's)."""
+    if calibrated(wildcards.problem, wildcards.method):
+        return f"results/{wildcards.problem}/calibration/{wildcards.method}.json"
+    return []
+
+
+def calibration_data(wildcards):
+    options = calibration.settings(config, wildcards.problem)
+    return expand(
+        "results/{problem}/data/n{n}/seed{seed}.nc",
+        problem=wildcards.problem,
+        n=options["n"],
+        seed=options["seeds"],
+    )
+
+
+def calibration_params(wildcards):
+    return canonical(calibration.settings(config, wildcards.problem))
+
+
+def calibration_files(wildcards=None):
+    """Every calibration file of the sweep (the calibration table's inputs)."""
+    return [
+        f"results/{problem}/calibration/{method}.json"
+        for problem, block in EXPERIMENTS.items()
+        for method in block["methods"]
+        if calibrated(problem, method)
+    ]
+
+
+def calibration_mem_mb(wildcards):
+    return solve_mem_mb({"n": calibration.settings(config, wildcards.problem)["n"]})
+
+
+def calibration_runtime(wildcards):
+    """A ladder trains several times: the solve estimate times the number of rates and seeds."""
+    options = calibration.settings(config, wildcards.problem)
+    runs = len(options["learning_rates"]) * len(options["seeds"])
+    return runs * solve_runtime({"n": options["n"]})
 
 
 def canonical(value):
@@ -143,14 +196,18 @@ def solve_gpu(wildcards):
     return 1 if USE_GPU else 0
 
 
+def _n(wildcards):
+    return int(wildcards["n"] if isinstance(wildcards, dict) else wildcards.n)
+
+
 def solve_mem_mb(wildcards):
     """Estimated from measured peak RSS (results/benchmarks/*): ~0.5-1.1 GB up to n = 256."""
-    return COMPUTE.get("mem_mb_base", 2000) + COMPUTE.get("mem_mb_per_problem", 8) * int(wildcards.n)
+    return COMPUTE.get("mem_mb_base", 2000) + COMPUTE.get("mem_mb_per_problem", 8) * _n(wildcards)
 
 
 def solve_runtime(wildcards):
     """Minutes: a CPU estimate, generous for a cluster's queue (GPUs are faster)."""
-    return COMPUTE.get("runtime_base", 10) + COMPUTE.get("runtime_per_problem", 0.1) * int(wildcards.n)
+    return COMPUTE.get("runtime_base", 10) + COMPUTE.get("runtime_per_problem", 0.1) * _n(wildcards)
 
 
 def _source_digest(*relative):

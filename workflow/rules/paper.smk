@@ -31,6 +31,7 @@ rule paper_generated:
         table=PAPER.table,
         aggregates=PAPER.aggregates,
         benchmarks=PAPER.benchmarks,
+        calibration=PAPER.calibration,
         reference="paper/reference.yaml",
     output:
         numbers=PAPER.generated("numbers.tex"),
@@ -38,6 +39,7 @@ rule paper_generated:
         table2_unrefined=PAPER.generated("table2_unrefined.tex"),
         cost=PAPER.generated("cost.tex"),
         health=PAPER.generated("health.tex"),
+        calibration=PAPER.generated("calibration.tex"),
         cost_csv=report(PAPER.generated("cost.csv"), caption="../report/cost.rst", category="Tables"),
         experiments=PAPER.generated("experiments.tex"),
         summary=PAPER.generated("summary.tex"),

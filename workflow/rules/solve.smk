@@ -1,6 +1,7 @@
 rule solve:
     input:
-        "results/{problem}/data/n{n}/seed{seed}.nc",
+        data="results/{problem}/data/n{n}/seed{seed}.nc",
+        calibration=calibration_input,
     output:
         "results/{problem}/{method}/n{n}/seed{seed}/result.nc",
     log:

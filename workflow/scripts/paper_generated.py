@@ -20,4 +20,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
         inputs.benchmarks[0] if inputs.benchmarks else None,
         inputs.reference,
         dict(snakemake.output.items()),  # noqa: F821
+        inputs.calibration[0] if inputs.calibration else None,
     )

@@ -12,12 +12,15 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
     from lio.experiment import solve
 
     w = snakemake.wildcards  # noqa: F821
+    calibration = snakemake.input.get("calibration")  # noqa: F821
+    calibration = calibration if isinstance(calibration, str) else next(iter(calibration or []), None)
     solve(
         snakemake.config,  # noqa: F821
         w.problem,
         w.method,
         int(w.n),
         int(w.seed),
-        snakemake.input[0],  # noqa: F821
+        snakemake.input.data,  # noqa: F821
         snakemake.output[0],  # noqa: F821
+        calibration or None,  # none: the config's learning rate
     )

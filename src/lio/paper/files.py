@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lio import calibration
+
 PANELS = ("a", "b", "c", "d")
 NO_TEX_MESSAGE = (
     "lio paper: no TeX engine (pdflatex) on PATH, so the DAG stops at the generated LaTeX inputs "
@@ -38,6 +40,7 @@ class Layout:
     record: bool
     publishing: bool  # this run writes the record (publish rules); else a committed one is read
     tex: bool
+    calibrated: bool = False  # some learned method trains at a calibrated learning rate
 
     @property
     def directory(self) -> str:
@@ -64,6 +67,17 @@ class Layout:
         if not self.record:
             return ["results/benchmarks.csv"]
         path = "paper/data/benchmarks.csv"
+        return [path] if self.publishing or Path(path).exists() else []
+
+    @property
+    def calibration(self) -> list[str]:
+        """The learning-rate calibration table (none when no method was calibrated, or in a
+        record written before calibration existed)."""
+        if not self.calibrated:
+            return []
+        if not self.record:
+            return ["results/calibration.csv"]
+        path = "paper/data/calibration.csv"
         return [path] if self.publishing or Path(path).exists() else []
 
     @property
@@ -103,6 +117,7 @@ class Layout:
             "table2_unrefined",
             "cost",
             "health",
+            "calibration",
             "experiments",
             "summary",
             "constants",
@@ -157,6 +172,11 @@ def layout(config: dict[str, Any]) -> Layout:
         record=from_record or publishing,
         publishing=publishing,
         tex=shutil.which("pdflatex") is not None,
+        calibrated=any(
+            calibration.settings(config, e)["enabled"] and calibration.is_learned(config, e, m)
+            for e in experiments
+            for m in config["experiments"][e]["methods"]
+        ),
     )
 
 

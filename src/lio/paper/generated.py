@@ -293,6 +293,50 @@ def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def calibration_tabular(trials: pd.DataFrame | None, experiments: Sequence[str]) -> str:
+    """Experiment x method rows: each learning rate tried (largest first) with its verdict on
+    the calibration seeds, and the rate the solve jobs trained at."""
+    if trials is None or trials.empty:
+        return (
+            "No learning rate was calibrated for these results: every learned method trained "
+            "at its config's \\texttt{training.learning\\_rate}.\n"
+        )
+    lines = [
+        r"\begin{tabular}{llp{0.52\linewidth}r}",
+        r"\toprule",
+        r"experiment & method & rates tried: verdict (pinned \%, spread) & chosen \\",
+        r"\midrule",
+    ]
+    for index, experiment in enumerate(e for e in experiments if e in set(trials["experiment"])):
+        rows = trials[trials["experiment"] == experiment]
+        if index:
+            lines.append(r"\addlinespace")
+        for position, method in enumerate(dict.fromkeys(rows["method"])):
+            mine = rows[rows["method"] == method]
+            tried = []
+            for rate, by_rate in mine.groupby("learning_rate", sort=False):
+                if by_rate["stable"].all():
+                    verdict = "stable"
+                else:
+                    why = [w for w, flag in (("diverged", "diverged"), ("degenerate", "degenerate"))
+                           if by_rate[flag].any()]
+                    verdict = ", ".join(why) if why else "not settled"
+                tried.append(
+                    f"${_power_of_ten(rate)}$: {verdict} ({100 * by_rate['pinned'].mean():.0f}, "
+                    f"{by_rate['spread'].mean():.2f})"
+                )
+            chosen = mine[mine["chosen"]]["learning_rate"]
+            found = bool(mine["stable_rate_found"].iloc[0])
+            chosen_text = f"${_power_of_ten(float(chosen.iloc[0]))}$" if len(chosen) else "--"
+            name = macro(experiment, "Title") if position == 0 else ""
+            lines.append(
+                f"{name} & {method_label(method)} & {'; '.join(tried)} & "
+                f"{chosen_text}{'' if found else ' (none stable)'} \\\\"
+            )
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
 def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
     """Experiment x method rows: wall time relative to BFGS (BFGS's own row in seconds).
 
@@ -424,6 +468,7 @@ def write_generated(
     benchmarks_path: str | None,
     reference_path: str,
     outputs: dict[str, str],
+    calibration_path: str | None = None,
 ) -> None:
     """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections and summary."""
     from lio.results import open_dataset
@@ -450,6 +495,9 @@ def write_generated(
         "table2_unrefined": comparison_tabular(table, "unrefined", experiments, None),
         "cost": cost_tabular(costs, experiments),
         "health": health_tabular(full_table, experiments),
+        "calibration": calibration_tabular(
+            pd.read_csv(calibration_path) if calibration_path else None, experiments
+        ),
         "experiments": experiment_sections(experiments, figures, layout.directory, methods),
         "summary": summary(table, experiments, reference),
     }

@@ -1,0 +1,181 @@
+"""The paper's tuning policy as a recorded procedure: "decreasing the Adam learning rate until
+stable convergence is reached" (paper §4).
+
+For one experiment and learned method, ``calibrate`` trains the method at each rate of a
+descending ladder on *calibration* problem sets (seeds disjoint from the evaluation seeds, so
+the evaluation never sees the data its constants were chosen on) and picks the largest rate
+whose training is stable on every calibration seed. Stable means all of:
+
+1. no divergence: training ended with a finite loss;
+2. healthy estimates (``lio.health``): at most ``DEGENERATE_PINNED`` (10 %) pinned to the box's
+   edge, and a spread of at least ``DEGENERATE_SPREAD`` (0.1) of the truths' (no collapse);
+3. settled or still decreasing: over the last ``settle_window`` of the steps the monitored L/n
+   never rose above its running minimum there by more than ``settle_tolerance`` of that
+   minimum (it may fall freely; an oscillating or climbing loss fails).
+
+Only the learning rate is tuned, as the paper says; the ladder, the criterion's constants and
+every rate's outcome are written to the calibration file, which the solve jobs read and the
+report tabulates. If no rate of the ladder is stable, the smallest is used and the file (and
+the job log) says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lio import health
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULTS = {
+    "enabled": False,
+    "learning_rates": [1e-3],
+    "seeds": [1000],
+    "n": 64,
+    "settle_window": 0.1,
+    "settle_tolerance": 0.05,
+}
+
+
+def settings(config: dict[str, Any], experiment: str) -> dict[str, Any]:
+    """The calibration block of an experiment: the global one with the experiment's overrides."""
+    merged = {**DEFAULTS, **config.get("calibration", {})}
+    merged.update(config["experiments"][experiment].get("calibration", {}))
+    return merged
+
+
+def problems_in(config: dict[str, Any]) -> list[str]:
+    """Config problems of the calibration blocks (empty when fine), each naming its key."""
+    problems = []
+    for experiment, block in config.get("experiments", {}).items():
+        options = settings(config, experiment)
+        overlap = sorted(set(options["seeds"]) & set(block.get("seeds", [])))
+        if overlap:
+            problems.append(
+                f"experiments.{experiment}: calibration seeds {overlap} are also evaluation "
+                "seeds; the learning rate must be chosen on problem sets the evaluation never "
+                "sees. Give calibration.seeds values outside the experiment's seeds."
+            )
+        rates = list(options["learning_rates"])
+        if rates != sorted(rates, reverse=True) or len(set(rates)) != len(rates):
+            problems.append(
+                f"experiments.{experiment}: calibration.learning_rates {rates} must be strictly "
+                "decreasing (the paper decreases the rate until training is stable)."
+            )
+    return problems
+
+
+def is_learned(config: dict[str, Any], experiment: str, method: str) -> bool:
+    """Methods with Adam training, whose learning rate the calibration chooses."""
+    options = config["experiments"][experiment]["methods"].get(method) or {}
+    return "training" in options
+
+
+def settled(curve: np.ndarray, window: float, tolerance: float) -> bool:
+    """Whether, over the curve's last ``window`` (a fraction of it), no value exceeds the running
+    minimum before it by more than ``tolerance`` of that minimum."""
+    curve = np.asarray(curve, float)
+    if not np.all(np.isfinite(curve)):
+        return False
+    tail = curve[int((1 - window) * (len(curve) - 1)) :]
+    running_min = np.minimum.accumulate(tail)
+    return bool(np.all(tail - running_min <= tolerance * np.abs(running_min)))
+
+
+def assess(estimate, problem, truth: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    """One trained run's verdict: diverged / degenerate / settled, with its health numbers."""
+    _, summary = health.diagnose(problem, estimate.solution, truth)
+    diverged = bool(np.any(estimate.status == _diverged_code()))
+    is_settled = settled(estimate.curve, options["settle_window"], options["settle_tolerance"])
+    degenerate = health.is_degenerate(summary)
+    return {
+        **summary,
+        "final_loss": float(np.nanmean(estimate.loss)),
+        "diverged": diverged,
+        "degenerate": degenerate,
+        "settled": is_settled,
+        "stable": (not diverged) and (not degenerate) and is_settled,
+    }
+
+
+def choose(trials: list[dict[str, Any]], rates: list[float]) -> tuple[float, bool]:
+    """The largest rate stable on every seed, and whether one was; else the smallest rate."""
+    for rate in sorted(rates, reverse=True):
+        outcomes = [t for t in trials if t["learning_rate"] == rate]
+        if outcomes and all(t["stable"] for t in outcomes):
+            return rate, True
+    return min(rates), False
+
+
+def _diverged_code() -> int:
+    from lio.methods.base import STATUS
+
+    return STATUS.index("diverged")
+
+
+def read_learning_rate(path: str | Path) -> float:
+    """The chosen rate of a calibration file."""
+    return float(json.loads(Path(path).read_text())["chosen_learning_rate"])
+
+
+def write_json_atomic(record: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(record, stream, indent=1)
+    os.replace(temporary, path)
+
+
+def table(paths: list[str | Path]) -> "pd.DataFrame":
+    """One row per trial (experiment, method, rate, seed) with its verdict and whether the rate
+    was chosen."""
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        for trial in record["trials"]:
+            rows.append(
+                {
+                    "experiment": record["experiment"],
+                    "method": record["method"],
+                    **trial,
+                    "chosen": trial["learning_rate"] == record["chosen_learning_rate"],
+                    "stable_rate_found": record["stable_rate_found"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def markdown(frame: "pd.DataFrame") -> str:
+    lines = [
+        "**Learning-rate calibration** (paper: \"decreasing the Adam learning rate until stable "
+        "convergence is reached\"; largest rate first, stop at the first stable on every "
+        "calibration seed)\n",
+        "| experiment | method | learning rate | seed | diverged | pinned | spread | settled | "
+        "L/n | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in frame.itertuples():
+        verdict = ("**chosen**" if row.chosen else "") + (" stable" if row.stable else " unstable")
+        lines.append(
+            f"| {row.experiment} | {row.method} | {row.learning_rate:g} | {row.seed} | "
+            f"{'yes' if row.diverged else 'no'} | {100 * row.pinned:.0f}% | {row.spread:.2f} | "
+            f"{'yes' if row.settled else 'no'} | {row.final_loss:.4g} | {verdict.strip()} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_table(paths: list[str | Path], csv: str | Path, markdown_path: str | Path) -> None:
+    frame = table(paths)
+    Path(csv).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(csv, index=False, float_format="%.6g")
+    Path(markdown_path).write_text(markdown(frame))

@@ -1,0 +1,39 @@
+# The paper's tuning policy (lio.calibration): per experiment and learned method, a descending
+# ladder of Adam learning rates on calibration seeds; the solve jobs train at the chosen rate.
+rule calibrate:
+    input:
+        calibration_data,
+    output:
+        "results/{problem}/calibration/{method}.json",
+    log:
+        "results/logs/{problem}/calibration/{method}.log",
+    benchmark:
+        "results/benchmarks/{problem}/calibration/{method}.tsv"
+    params:
+        problem=problem_params,
+        method=method_params,
+        calibration=calibration_params,
+        code=COMPUTE_CODE,
+    resources:
+        gpu=solve_gpu,
+        mem_mb=calibration_mem_mb,
+        runtime=calibration_runtime,
+    threads: COMPUTE.get("threads", 1)
+    conda:
+        solve_env
+    script:
+        "../scripts/calibrate.py"
+
+
+rule calibration_table:
+    input:
+        calibration_files,
+    output:
+        csv=report("results/calibration.csv", caption="../report/calibration.rst", category="Tables"),
+        markdown="results/calibration.md",
+    log:
+        "results/logs/calibration_table.log",
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/calibration_table.py"

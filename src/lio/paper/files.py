@@ -118,6 +118,7 @@ class Layout:
             "cost",
             "health",
             "calibration",
+            "observations",
             "experiments",
             "summary",
             "constants",

@@ -471,6 +471,8 @@ def write_generated(
     calibration_path: str | None = None,
 ) -> None:
     """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections and summary."""
+    from lio.paper.observations import observations, observations_tabular, summary_config
+    from lio.problems import make_problem
     from lio.results import open_dataset
 
     experiments = list(layout.experiments)
@@ -495,6 +497,15 @@ def write_generated(
         "table2_unrefined": comparison_tabular(table, "unrefined", experiments, None),
         "cost": cost_tabular(costs, experiments),
         "health": health_tabular(full_table, experiments),
+        "observations": observations_tabular(
+            observations(
+                {e: make_problem(config["experiments"][e]["problem"],
+                                 config["experiments"][e].get("params")) for e in experiments},
+                summary_config(config),
+                aggregates,
+            ),
+            {e: macro(e, "Title") for e in experiments},
+        ),
         "calibration": calibration_tabular(
             pd.read_csv(calibration_path) if calibration_path else None, experiments
         ),

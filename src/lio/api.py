@@ -277,7 +277,9 @@ def minimize(
     wall_time = time.perf_counter() - start
     # Where each stage started: x0 for BFGS; for a network, its estimate, which is also where
     # the refinement starts (a network with zero gradients stays at its estimate too).
-    starts = np.broadcast_to(np.asarray(problem.x0), unrefined.solution.shape) if method == "bfgs" else unrefined.solution
+    starts = unrefined.solution
+    if method == "bfgs":
+        starts = np.broadcast_to(np.asarray(problem.x0), starts.shape)
     flags = _gradient_flags(problem, problems, starts)
     unrefined = _flagged(unrefined, flags)
     refined = None if refined is None else _flagged(refined, flags)

@@ -181,3 +181,97 @@ def test_forward_that_jax_cannot_trace_is_named():
 
     with pytest.raises(ValueError, match=r"forward\(x0\) could not be traced by JAX"):
         lio.minimize(numpy_forward, OBSERVED, bounds=BOUNDS)
+
+
+# -- what "converged" may claim (issue #22, item 4) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "forward, dtype",
+    [(lambda xi: (bump(xi) * 10).astype(jnp.int32), "int32"), (lambda xi: bump(xi) > 0.5, "bool")],
+    ids=["integer cast", "comparison"],
+)
+def test_forward_with_integer_output_is_refused(forward, dtype):
+    with pytest.raises(ValueError, match=rf"returns dtype {dtype}; expected a floating-point output.*zero gradient"):
+        lio.minimize(forward, OBSERVED, bounds=BOUNDS, method="bfgs")
+
+
+def rounded(xi):
+    """Piecewise constant: the loss gradient is exactly zero almost everywhere."""
+    return jnp.round(bump(xi) * 4) / 4
+
+
+def test_piecewise_constant_forward_is_not_converged():
+    result = lio.minimize(rounded, OBSERVED, bounds=BOUNDS, method="bfgs")
+    assert list(result.status) == ["zero_gradient"] * 4  # was "converged" after 1 iteration
+    assert not result.success.any()
+
+
+def test_network_on_a_piecewise_constant_forward_is_not_completed():
+    result = lio.minimize(rounded, OBSERVED, bounds=BOUNDS, **FAST)
+    assert set(result.status_unrefined) == set(result.status) == {"zero_gradient"}
+
+
+def test_zero_gradient_at_an_exact_fit_still_converges():
+    # F(x0) = y exactly: a zero gradient at a zero loss is a true minimum, not a plateau.
+    x0 = np.array([0.5, 0.15])
+    observed = np.tile(np.asarray(bump(jnp.asarray(x0))), (3, 1))
+    result = lio.minimize(bump, observed, bounds=BOUNDS, x0=x0, method="bfgs")
+    assert list(result.status) == ["converged"] * 3
+
+
+def test_nonfinite_gradient_at_the_start_is_its_own_status():
+    # d/dxi sqrt(|xi - 0.5|) is infinite at the box centre x0 = 0.5.
+    def cusp(xi):
+        return jnp.sqrt(jnp.abs(xi[0] - 0.5)) * GRID + xi[1]
+
+    result = lio.minimize(cusp, OBSERVED, bounds=BOUNDS, method="bfgs")
+    assert list(result.status) == ["nonfinite_gradient"] * 4
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [lambda xi: bump(xi) + xi[2], lambda xi: bump(xi) * jnp.sum(xi[jnp.arange(3)])],
+    ids=["static index", "index array"],
+)
+@pytest.mark.parametrize("given", [{"bounds": BOUNDS}, {"bounds": None, "x0": [0.5, 0.15]}], ids=["bounds", "x0"])
+def test_forward_reading_more_parameters_than_bounds_is_refused(forward, given):
+    with pytest.raises(ValueError, match=r"index 2 is out of bounds.*x0 has 2 entries.*per parameter F reads"):
+        lio.minimize(forward, OBSERVED, method="bfgs", **given)
+
+
+def test_out_of_range_read_of_another_array_warns():
+    table = jnp.linspace(0.0, 1.0, 5)
+
+    def clamped(xi):
+        return bump(xi) + table[7]
+
+    with pytest.warns(UserWarning, match=r"indexes an array out of range \(.*shape \(5,\).*clamps"):
+        lio.minimize(clamped, OBSERVED, bounds=BOUNDS, method="bfgs")
+
+
+def test_bfgs_solutions_may_leave_the_bounds_and_are_marked():
+    # Truths at position 0.55 but a box up to 0.5: unconstrained BFGS fits them outside it.
+    truth = np.tile([0.55, 0.15], (3, 1))
+    observed = jax.vmap(bump)(jnp.asarray(truth))
+    box = [(0.1, 0.5), (0.05, 0.3)]
+    result = lio.minimize(bump, observed, bounds=box, method="bfgs")
+    np.testing.assert_allclose(result.x, truth, atol=1e-6)
+    assert set(result.status) == {"converged"} and not result.in_bounds.any()
+    network = lio.minimize(bump, observed, bounds=box, **FAST)
+    assert np.all(network.x_unrefined[:, 0] <= 0.5)  # the tanh keeps network estimates inside
+
+
+def test_in_bounds_marks_solutions_in_the_box(solved):
+    lower, upper = np.array(BOUNDS).T
+    np.testing.assert_array_equal(solved.in_bounds, np.all((solved.x >= lower) & (solved.x <= upper), axis=1))
+
+
+def test_new_status_codes_come_after_the_stored_ones():
+    from lio.methods import STATUS
+    from lio.results import STATUS_ATTRS
+
+    # Results files store the index: the first five meanings must never move.
+    assert STATUS[:5] == ("converged", "max_steps", "diverged", "failed", "completed")
+    assert STATUS_ATTRS["flag_meanings"].split() == list(STATUS)
+    assert list(STATUS_ATTRS["flag_values"]) == list(range(len(STATUS)))

@@ -50,6 +50,15 @@ BAD_CONFIGS = [
     ("figure example beyond n", {"experiments": {WP: {"figures": {"example": 999}}}},
      "experiments.wavepacket.figures.example: 999 must be below the largest n (256)"),
     ("gpu not a boolean", {"compute": {"gpu": "yes"}}, "'yes' is not one of ['auto', True, False]"),
+    # Problem params are checked against the problem class's fields (lio.problems.schema).
+    ("problem parameter not a number", {"experiments": {WP: {"params": {"amplitude": "one"}}}},
+     "experiments.wavepacket.params.amplitude: expected a number, got 'one'"),
+    ("problem parameter float for int", {"experiments": {WP: {"params": {"num_samples": 256.5}}}},
+     "experiments.wavepacket.params.num_samples: expected an integer, got 256.5"),
+    ("problem parameter list too short", {"experiments": {"billiards": {"params": {"cue_centre": [0.5]}}}},
+     "experiments.billiards.params.cue_centre: expected a list of 2 numbers, got [0.5]"),
+    ("landscape parameter beyond the problem's", {"experiments": {WP: {"figures": {"landscape_parameter": 5}}}},
+     "experiments.wavepacket.figures.landscape_parameter: 5 is not a parameter of wavepacket; expected an index below 1"),
     ("invalid experiment name", {"experiments": {"Wave-Packet": {"problem": "wavepacket", "ns": [4], "seeds": [0], "methods": {"bfgs": {}}}}},
      "'Wave-Packet' does not match"),
 ]

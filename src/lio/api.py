@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -16,11 +17,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+from jax.experimental import checkify
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from lio import metrics
 from lio.methods import METHODS, STATUS, BFGSSettings, Estimate, make_method
 from lio.methods import refine as refine_estimate
+from lio.methods.bfgs import NONFINITE_GRADIENT, ZERO_GRADIENT
 from lio.problems.base import Problem, ProblemSet
 
 DEFAULT_STEPS = 1000
@@ -108,7 +111,11 @@ class MinimizeResult:
         x: ``(n, d)`` solutions, BFGS-refined when ``refine=True``.
         fun: ``(n,)`` loss ``||F(x_i) - y_i||^2`` at ``x``.
         status: ``(n,)`` strings: ``converged`` / ``max_steps`` / ``diverged`` / ``failed``
-            (BFGS), or ``completed`` (a network trained for its steps, unrefined).
+            (BFGS), or ``completed`` (a network trained for its steps, unrefined); or, in
+            place of those, ``zero_gradient`` (the loss gradient was exactly zero, at a non-zero
+            loss, where the stage started: x0 for ``method="bfgs"``, the network's estimate for
+            the network and its refinement; the stage could not move, e.g. an ``F`` made
+            piecewise constant by ``round``) or ``nonfinite_gradient`` (NaN or inf there).
         nit: ``(n,)`` BFGS iterations of the last stage, or training steps of a network.
         x_unrefined, fun_unrefined, status_unrefined: the method's own estimate before
             refinement (equal to ``x``, ``fun``, ``status`` when nothing was refined).
@@ -117,6 +124,8 @@ class MinimizeResult:
         refine_history: L/n along the refinement (empty when not refined).
         wall_time: seconds spent in the method and its refinement, compilation included.
         method: the method that ran.
+        in_bounds: ``(n,)`` True where ``x`` lies in ``bounds`` (all True without bounds):
+            BFGS is unconstrained, so ``method="bfgs"`` and refinement may leave the box.
         bfgs_x, bfgs_fun: ``(n, d)`` / ``(n,)`` plain BFGS from ``x0`` on every problem, when
             ``compare_bfgs=True``; else None.
         bfgs_wall_time: seconds of that comparison run (None without it).
@@ -133,6 +142,7 @@ class MinimizeResult:
     refine_history: np.ndarray
     wall_time: float
     method: str
+    in_bounds: np.ndarray
     bfgs_x: np.ndarray | None = None
     bfgs_fun: np.ndarray | None = None
     bfgs_wall_time: float | None = None
@@ -187,11 +197,16 @@ def minimize(
         forward: differentiable JAX function of ONE problem, ``F(xi) -> y`` with ``xi`` of
             shape ``(d,)``, or ``F(xi, x) -> y`` when ``condition`` is given.
         observed: ``(n, *obs_shape)`` observations, one row per problem, all finite.
-        bounds: ``(d, 2)`` finite ``(lower, upper)`` pairs, or an object with ``.lb`` / ``.ub``
-            (``scipy.optimize.Bounds``). Network estimates are mapped into the box with a
-            scaled tanh; BFGS refinement is unconstrained, as in the workflow. None: unbounded,
-            the network's output ``z`` is used as ``x0 + z`` (so give parameters of order one,
-            or bounds).
+        bounds: ``(d, 2)`` finite ``(lower, upper)`` pairs, one per parameter ``F`` reads, or
+            an object with ``.lb`` / ``.ub`` (``scipy.optimize.Bounds``). Unlike scipy's
+            L-BFGS-B, BFGS here never enforces them; what they mean depends on the method:
+            ``"reparameterized"`` maps the network's estimates into the box with a scaled tanh
+            (``x_unrefined`` always lies in it), and its BFGS refinement is unconstrained, as
+            in the workflow, so ``x`` may leave it; for ``"bfgs"`` the box only fixes d and
+            the default ``x0`` (its centre), and solutions may leave it. ``in_bounds`` marks
+            the solutions inside. An ``F`` that indexes beyond the d parameters is refused
+            (JAX would clamp the index silently). None: unbounded, the network's output ``z``
+            is used as ``x0 + z`` (so give parameters of order one, or bounds).
         x0: ``(d,)`` initial guess of BFGS (baseline and ``method="bfgs"``) and, without
             bounds, the centre of the network's estimates. Default: centre of ``bounds``,
             else zeros. One of ``x0`` / ``bounds`` is required (it fixes d).
@@ -213,10 +228,15 @@ def minimize(
             (``FLOAT32_BFGS``) without.
 
     Returns:
-        A ``MinimizeResult``.
+        A ``MinimizeResult``. Before trusting ``converged``, note that a stage that starts
+        where the loss gradient is exactly zero (at a non-zero loss) or non-finite is reported
+        ``zero_gradient`` / ``nonfinite_gradient`` instead: BFGS would otherwise stop at once
+        and call it converged.
 
     Raises:
-        ValueError: on bad input, naming what was expected, what was given and what to do.
+        ValueError: on bad input, naming what was expected, what was given and what to do:
+            among others an ``F`` with integer or boolean output (zero gradient everywhere)
+            and an ``F`` that reads more parameters than ``bounds`` / ``x0`` give.
 
     Precision: networks always train in float32. Everything else runs in JAX's default float:
     float32 unless you call ``jax.config.update("jax_enable_x64", True)`` before creating
@@ -261,6 +281,14 @@ def minimize(
         else None
     )
     wall_time = time.perf_counter() - start
+    # Where each stage started: x0 for BFGS; for a network, its estimate, which is also where
+    # the refinement starts (a network with zero gradients stays at its estimate too).
+    starts = unrefined.solution
+    if method == "bfgs":
+        starts = np.broadcast_to(np.asarray(problem.x0), starts.shape)
+    flags = _gradient_flags(problem, problems, starts)
+    unrefined = _flagged(unrefined, flags)
+    refined = None if refined is None else _flagged(refined, flags)
     final = refined if refined is not None else unrefined
 
     baseline = None
@@ -282,6 +310,7 @@ def minimize(
         refine_history=refined.curve if refined is not None else np.zeros(0),
         wall_time=wall_time,
         method=method,
+        in_bounds=np.all((final.solution >= lower) & (final.solution <= upper), axis=1),
         bfgs_x=None if baseline is None else baseline.solution,
         bfgs_fun=None if baseline is None else baseline.loss,
         bfgs_wall_time=None if baseline is None else baseline.wall_time,
@@ -295,6 +324,24 @@ def default_network(observation_shape: tuple[int, ...]) -> dict[str, Any]:
     if len(observation_shape) == 2:
         return dict(CONV_NETWORK)
     return dict(MLP_NETWORK)
+
+
+def _gradient_flags(problem: Problem, problems: ProblemSet, starts: np.ndarray) -> np.ndarray:
+    """``(n,)`` ``NONFINITE_GRADIENT`` / ``ZERO_GRADIENT`` where the loss gradient at ``starts``
+    is non-finite / exactly zero at a non-zero loss, else -1. A zero gradient at a zero loss is
+    a true minimum (F fits y exactly) and is not flagged."""
+    values, gradients = jax.jit(jax.vmap(jax.value_and_grad(problem.loss)))(
+        jnp.asarray(starts, problem.x0.dtype), problems.condition, problems.observed
+    )
+    values, gradients = np.asarray(values), np.asarray(gradients)
+    flags = np.full(values.shape, -1)
+    flags[np.all(gradients == 0, axis=1) & (values != 0)] = ZERO_GRADIENT
+    flags[~np.all(np.isfinite(gradients), axis=1)] = NONFINITE_GRADIENT
+    return flags
+
+
+def _flagged(estimate: Estimate, flags: np.ndarray) -> Estimate:
+    return dataclasses.replace(estimate, status=np.where(flags >= 0, flags, estimate.status))
 
 
 def _status_names(estimate: Estimate) -> np.ndarray:
@@ -447,6 +494,50 @@ def _check_forward(
             "equal observed.shape[1:]. Stack one observation per problem along axis 0, or fix "
             "forward."
         )
+    if not jnp.issubdtype(out.dtype, jnp.floating):
+        raise ValueError(
+            f"{call} returns dtype {out.dtype}; expected a floating-point output. An integer or "
+            "boolean output has a zero gradient everywhere, so no method can move from its "
+            "start; return the value before the cast (or a smooth surrogate of it)."
+        )
+    _check_indexing(forward, x0, condition, condition_shape, dtype, call)
+
+
+def _check_indexing(
+    forward: Callable[..., Array],
+    x0: np.ndarray,
+    condition: np.ndarray,
+    condition_shape: tuple[int, ...] | None,
+    dtype: Any,
+    call: str,
+) -> None:
+    """Refuse an F that reads more parameters than x0 / bounds give.
+
+    JAX clamps an out-of-range index (``xi[2]`` of a 2-vector reads ``xi[1]``), so too few
+    bounds pairs would go unnoticed. ``checkify``'s index checks find every out-of-range read
+    in one evaluation of F at x0; a read of an array of x0's shape is taken to be the parameter
+    vector's (an error), one of any other array only warns (F may clamp a table on purpose).
+    """
+    args = [jnp.asarray(x0, dtype)]
+    if condition_shape is not None:
+        args.append(jnp.asarray(condition[0].reshape(condition_shape), dtype))
+    error, _ = jax.jit(checkify.checkify(forward, errors=checkify.index_checks))(*args)
+    exception = error.get_exception()
+    if exception is None:
+        return
+    found = str(exception).strip()
+    if getattr(exception, "operand_shape", None) == x0.shape:
+        raise ValueError(
+            f"{call} indexes its parameters out of range ({found}), but x0 has {x0.shape[0]} "
+            "entries, one per bounds pair: F reads more parameters than bounds (or x0) gives, "
+            "and JAX would silently read the last one instead. Give one (lower, upper) pair "
+            "and one x0 entry per parameter F reads."
+        )
+    warnings.warn(
+        f"{call} indexes an array out of range ({found}); JAX clamps such an index to the "
+        "array's edge. Check forward if that is not intended.",
+        stacklevel=4,
+    )
 
 
 def _bfgs_settings(bfgs: BFGSSettings | dict[str, Any] | None, dtype: Any) -> BFGSSettings:

@@ -10,9 +10,16 @@ from typing import Any
 
 from lio.methods import METHODS, make_method
 from lio.problems import PROBLEMS, make_problem
+from lio.problems.schema import parameter_errors
 
 
 def problems_in(config: dict[str, Any]) -> list[str]:
+    """Every problem of a schema-valid config, as ``key: what is wrong`` messages ([] if none).
+
+    Problem params are checked against the problem class's own fields (``lio.problems.schema``:
+    types and list lengths), then by constructing the problem (its value ranges), so a new
+    problem is validated from its dataclass alone.
+    """
     errors: list[str] = []
     from lio.experiment import bfgs_settings
 
@@ -23,13 +30,22 @@ def problems_in(config: dict[str, Any]) -> list[str]:
     for name, block in config.get("experiments", {}).items():
         where = f"experiments.{name}"
         kind = block.get("problem")
+        problem = None
         if kind not in PROBLEMS:
             errors.append(f"{where}.problem: {kind!r} is not a registered problem; expected one of {sorted(PROBLEMS)}")
         else:
-            try:
-                make_problem(kind, block.get("params"))
-            except (TypeError, ValueError) as error:
-                errors.append(f"{where}.params: {error}")
+            params = block.get("params") or {}
+            # Types and lengths first, one message per key; the ranges only once those fit.
+            mismatches = parameter_errors(PROBLEMS[kind], params)
+            errors += [
+                f"{where}.params.{key}: {message}" if key else f"{where}.params: {message}"
+                for key, message in mismatches
+            ]
+            if not mismatches:
+                try:
+                    problem = make_problem(kind, params)
+                except (TypeError, ValueError) as error:
+                    errors.append(f"{where}.params: {error}")
         methods = block.get("methods", {})
         if "bfgs" not in methods:
             errors.append(
@@ -53,8 +69,16 @@ def problems_in(config: dict[str, Any]) -> list[str]:
                 f"{where}.figures.curves_n: {figures['curves_n']} is not one of ns={ns}; "
                 "pick an n that the sweep runs"
             )
+        # Panels (a, b) draw problem `example` of the largest-n problem set (common.smk).
         if ns and figures.get("example", 0) >= max(ns):
             errors.append(
                 f"{where}.figures.example: {figures['example']} must be below the largest n ({max(ns)})"
+            )
+        parameter = figures.get("landscape_parameter", 0)
+        if problem is not None and parameter >= problem.num_parameters:
+            errors.append(
+                f"{where}.figures.landscape_parameter: {parameter} is not a parameter of {kind}; "
+                f"expected an index below {problem.num_parameters} "
+                f"({', '.join(f'{i} = {name}' for i, name in enumerate(problem.parameter_names))})"
             )
     return errors

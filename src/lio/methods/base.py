@@ -10,8 +10,11 @@ from jaxtyping import PRNGKeyArray
 
 from lio.problems.base import Problem, ProblemSet
 
-# How a BFGS run (or a network method) ended, per example; results files store the index.
-STATUS = ("converged", "max_steps", "diverged", "failed", "completed")
+# How a BFGS run (or a network method) ended, per example; results files store the index, so
+# new codes go at the end. zero_gradient / nonfinite_gradient: lio.minimize found the loss
+# gradient exactly zero (at a non-zero loss) or non-finite where a stage started, so the stage
+# could not move and its own "converged" would mislead (lio.api).
+STATUS = ("converged", "max_steps", "diverged", "failed", "completed", "zero_gradient", "nonfinite_gradient")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ from lio.methods.base import STATUS
 from lio.problems.base import Problem, ProblemSet
 
 # Indices into STATUS, as stored in every results file (flag_values / flag_meanings).
-CONVERGED, MAX_STEPS, DIVERGED, FAILED, COMPLETED = range(len(STATUS))
+CONVERGED, MAX_STEPS, DIVERGED, FAILED, COMPLETED, ZERO_GRADIENT, NONFINITE_GRADIENT = range(len(STATUS))
 PARAMETERIZATIONS = ("raw", "tanh")
 
 

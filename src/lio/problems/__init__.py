@@ -5,6 +5,7 @@ from lio.problems.billiards import Billiards
 from lio.problems.kuramoto_sivashinsky import KuramotoSivashinsky
 from lio.problems.navier_stokes import NavierStokes
 from lio.problems.oscillator import DampedOscillator
+from lio.problems.schema import as_field_values, parameter_errors, params_schema
 from lio.problems.wavepacket import WavePacket
 
 PROBLEMS: dict[str, type[Problem]] = {
@@ -17,7 +18,15 @@ PROBLEMS: dict[str, type[Problem]] = {
 
 
 def make_problem(kind: str, params: dict | None = None) -> Problem:
-    """Build a registered problem from its config block, with a clear error on bad input."""
+    """Build a registered problem from its config block, with a clear error on bad input.
+
+    ``params`` is checked against the JSON schema derived from the problem's dataclass fields
+    (``lio.problems.schema``: names, types, list lengths), then the problem's own
+    ``__post_init__`` checks the value ranges.
+
+    Raises:
+        ValueError: an unknown problem, or params that do not fit; the message names the key.
+    """
     if kind not in PROBLEMS:
         raise ValueError(
             f"unknown problem {kind!r}; expected one of {sorted(PROBLEMS)}. "
@@ -25,15 +34,13 @@ def make_problem(kind: str, params: dict | None = None) -> Problem:
         )
     cls = PROBLEMS[kind]
     params = dict(params or {})
-    allowed = set(cls.__dataclass_fields__)
-    unknown = sorted(set(params) - allowed)
-    if unknown:
+    errors = parameter_errors(cls, params)
+    if errors:
         raise ValueError(
-            f"problem {kind!r}: unknown parameter(s) {unknown}; expected a subset of "
-            f"{sorted(allowed)}."
+            f"problem {kind!r}: "
+            + "; ".join(f"{key}: {message}" if key else message for key, message in errors)
         )
-    # YAML gives lists; static (hashed) problem fields need tuples.
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+    return cls(**as_field_values(params))
 
 
-__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "NavierStokes", "Problem", "ProblemSet", "WavePacket", "make_problem"]
+__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "NavierStokes", "Problem", "ProblemSet", "WavePacket", "make_problem", "params_schema"]

@@ -170,7 +170,7 @@ def observations_tabular(frame: pd.DataFrame, titles: dict[str, str]) -> str:
     if frame.empty:
         return "No experiment of this run has statements to check.\n"
     lines = [
-        r"\begin{tabular}{lp{0.36\linewidth}p{0.3\linewidth}r}",
+        r"\begin{tabular}{lp{0.42\linewidth}p{0.3\linewidth}r}",
         r"\toprule",
         r"experiment & the paper says & we measure & ours \\",
         r"\midrule",

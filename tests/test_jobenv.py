@@ -60,3 +60,23 @@ def test_scheduler_assignment_is_respected(tmp_path, clean_env):
     clean_env.setenv("CUDA_VISIBLE_DEVICES", "3")
     assert jobenv.claim_gpu(4, str(tmp_path)) is None
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "3"
+
+
+def test_gpu_locks_live_in_a_directory_of_this_users_own(tmp_path, clean_env):
+    """Issue 22.5: /tmp/lio-gpu-<i>.lock of another user made every later user's GPU job fail."""
+    clean_env.setattr(jobenv.tempfile, "tempdir", str(tmp_path))
+    directory = jobenv.default_lock_dir()
+    assert directory.parent == tmp_path and directory.name == f"lio-gpu-locks-{os.getuid()}"
+    assert jobenv.claim_gpu(1) == 0
+    assert (directory / "lio-gpu-0.lock").exists() and oct(directory.stat().st_mode & 0o777) == "0o700"
+
+
+def test_an_unusable_lock_directory_leaves_the_gpu_to_cuda(tmp_path, clean_env, capsys):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    assert jobenv.claim_gpu(2, str(blocked)) is None
+    # another user's lock that cannot be opened (here: a directory where the file should be)
+    (tmp_path / "locks" / "lio-gpu-0.lock").mkdir(parents=True)
+    assert jobenv.claim_gpu(2, str(tmp_path / "locks")) is None
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ
+    assert capsys.readouterr().err.count("cannot lock a GPU slot") == 2

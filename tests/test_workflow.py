@@ -96,3 +96,12 @@ def test_figure_code_change_reruns_only_figures(finished):
     experiments = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())["experiments"]
     assert counts["figures"] == len(experiments)  # one job draws the 4 panels
     assert "solve" not in counts and "sample_problems" not in counts
+
+
+def test_jobs_import_lio_from_the_checkout_they_run_in(finished):
+    """Issue 22.1: the scratch copy is not installed, so a job whose lio lies in its src/ got it
+    from the PYTHONPATH that common.smk sets, which --use-conda envs inherit as well."""
+    logs = [path.read_text() for path in (finished / "results/logs").rglob("*.log")]
+    sources = {match.group(1) for text in logs if (match := re.search(r"^lio job: .* lio=(\S+)$", text, re.M))}
+    assert len([text for text in logs if text.startswith("lio job:")]) > 10
+    assert sources == {str((finished / "src/lio").resolve())}

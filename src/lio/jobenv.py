@@ -15,6 +15,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import traceback
 from collections.abc import Iterator
@@ -39,14 +40,25 @@ def gpu_count() -> int:
 def claim_gpu(count: int, lock_dir: str | None = None) -> int | None:
     """Lock the first free GPU slot of ``count`` and expose only that GPU to this process.
 
+    The locks live in ``lock_dir``, by default a directory of this user's own under the temp
+    directory (a shared ``/tmp/lio-gpu-0.lock`` of one user stopped every other user's jobs).
     Returns the claimed index, or None when the scheduler already chose (CUDA_VISIBLE_DEVICES
-    set, e.g. by SLURM) or no slot is free.
+    set, e.g. by SLURM), no slot is free, or no lock can be taken there (with a warning).
     """
     if os.environ.get("CUDA_VISIBLE_DEVICES") or count <= 0:
         return None
-    directory = Path(lock_dir or tempfile.gettempdir())
+    directory = Path(lock_dir) if lock_dir else default_lock_dir()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        _warn_no_lock(directory, error)
+        return None
     for index in range(count):
-        handle = open(directory / f"lio-gpu-{index}.lock", "w")
+        try:
+            handle = open(directory / f"lio-gpu-{index}.lock", "w")
+        except OSError as error:  # e.g. another user's lock file in a shared directory
+            _warn_no_lock(directory, error)
+            return None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -56,6 +68,20 @@ def claim_gpu(count: int, lock_dir: str | None = None) -> int | None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(index)
         return index
     return None
+
+
+def default_lock_dir() -> Path:
+    """This user's directory of GPU slot locks (one per user: /tmp is shared, its files are not)."""
+    return Path(tempfile.gettempdir()) / f"lio-gpu-locks-{os.getuid()}"
+
+
+def _warn_no_lock(directory: Path, error: OSError) -> None:
+    print(
+        f"lio: cannot lock a GPU slot in {directory} ({error}); this job leaves the choice of GPU "
+        "to CUDA (set CUDA_VISIBLE_DEVICES, or make the directory writable, to pick one)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def limit_xla_cpu_threads(threads: int) -> None:
@@ -93,7 +119,8 @@ def start(snakemake) -> Iterator[None]:
         print(
             f"lio job: threads={snakemake.threads} gpu={gpu} "
             f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')} "
-            f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')}",
+            f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')} "
+            f"lio={Path(__file__).resolve().parent}",
             flush=True,
         )
         try:

@@ -1,8 +1,19 @@
 import hashlib
+import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+# Every job imports lio from this checkout, not whatever lio is installed: the jobs' scripts (and
+# --use-conda envs, which hold only lio's dependencies) inherit PYTHONPATH from this process, and
+# cluster jobs re-read this file on their node.
+CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
+sys.path.insert(0, CHECKOUT_SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [CHECKOUT_SRC] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != CHECKOUT_SRC]
+)
 
 from lio import calibration
 from lio.config import problems_in

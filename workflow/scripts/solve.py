@@ -1,12 +1,7 @@
 """Run one method on one problem set and refine it with BFGS (see lio.experiment.solve)."""
 
-import sys
-from pathlib import Path
-
-# lio from this checkout, also inside --use-conda envs (which hold only its dependencies).
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821
-
-from lio.jobenv import start  # noqa: E402
+# lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
+from lio.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     from lio.experiment import solve

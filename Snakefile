@@ -1,5 +1,6 @@
 # lio: reproduce "Can Neural Networks Improve Classical Optimization of Inverse Problems?"
-#   snakemake --cores all                                   # the paper's full sweep
+#   snakemake --cores all                                   # the paper's full sweep, into results/
+#   snakemake --cores all publish                           # ... and make it the committed record
 #   snakemake --cores all --configfile config/quick.yaml    # tiny sweep, minutes on a laptop
 #   snakemake --cores 1 --config paper_source=record        # paper/main.pdf from the committed record
 from snakemake.utils import min_version
@@ -16,8 +17,8 @@ include: "workflow/rules/calibrate.smk"
 include: "workflow/rules/solve.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
-include: "workflow/rules/publish.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/publish.smk"
 
 
 rule all:

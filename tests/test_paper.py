@@ -234,7 +234,13 @@ def test_numbers_are_the_results_and_the_papers():
     assert numbers["\\lioRtol"] == "10^{-6}" and numbers["\\lioConfidence"] == "95"
     assert numbers["\\lioReparameterizedPaperBetterMean"] == "68.5"  # the paper's "69%", 4 experiments
     assert numbers["\\lioReparameterizedPaperBetterMeanShared"] == "86.0"
-    assert numbers["\\lioGitSha"] == "\\texttt{0123456}"
+    assert numbers["\\lioGitSha"] == "\\texttt{\\detokenize{0123456789abcdef}}"  # full SHAs (issue 22.7)
+    sha = aggregates["wavepacket"]["git_sha"]
+    aggregates["wavepacket"]["git_sha"] = (sha.dims, np.full(sha.shape, "0123456789abcdef-dirty", object))
+    dirty = paper.numbers(config, synthetic_table(), aggregates, costs, REFERENCE, "a test")
+    assert dirty["\\lioGitSha"].endswith("(\\textbf{uncommitted tree})")
+    # the config asks for the full sweep; the synthetic runs are n = 4, 8 with 2 seeds
+    assert "not the sweep the configuration asks for" in numbers["\\lioWavepacketSweepNote"]
     assert "Kuramoto--Sivashinsky" in numbers["\\lioPaperTrainingCost"]
 
 
@@ -473,6 +479,8 @@ def test_record_rebuilds_paper_and_readme_without_training(tmp_path):
     dry = snakemake(workdir, "-n", "--cores", "1", "--config", "paper_source=record")
     assert dry.returncode == 0, dry.stderr[-2000:]
     assert set(job_counts(dry.stdout)) - {"total"} <= {
+        "record_tables",
+        "record_calibration_table",
         "paper_generated",
         "paper_constants",
         "paper_pdf",
@@ -488,7 +496,81 @@ def test_record_rebuilds_paper_and_readme_without_training(tmp_path):
         macros[paper.macro(row.experiment, "reparameterized", "refined", "better")]
         == f"{100 * row.better:.1f}"
     )
-    readme = (workdir / "README.md").read_text()
-    assert readme.count("<!-- results:start -->") == 1 and "(paper 86.0 / 1.8)" in readme
+    # The workflow writes the README's block beside the paper; only lio.paper.record touches README.md.
+    assert (workdir / "README.md").read_text() == (ROOT / "README.md").read_text()
+    block = (workdir / "paper/generated/readme.md").read_text()
+    assert block.count("<!-- results:start -->") == 1 and "(paper 86.0 / 1.8)" in block
+    sync = [sys.executable, "-m", "lio.paper.record"]
+    assert subprocess.run(sync, cwd=workdir, capture_output=True).returncode == 0
+    assert block.rstrip("\n") in (workdir / "README.md").read_text()
+    assert subprocess.run([*sync, "--check"], cwd=workdir, capture_output=True).returncode == 0
     assert (workdir / "paper/main.pdf").exists() == bool(shutil.which("pdflatex"))
     assert not (workdir / "results/table2.csv").exists()
+
+
+def test_the_readme_shows_the_committed_record(tmp_path):
+    """README.md's results block is what the record gives now (sync: python -m lio.paper.record)."""
+    from lio.paper.files import layout
+    from lio.paper.readme import README_END, README_START, write_readme
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        record = layout({**config, "paper_source": "record"})
+        write_readme(
+            record, record.table, record.aggregates, (record.benchmarks or [None])[0],
+            "paper/reference.yaml", str(tmp_path / "readme.md"),
+        )
+    finally:
+        os.chdir(cwd)
+    readme = (ROOT / "README.md").read_text()
+    current = readme[readme.index(README_START) : readme.index(README_END) + len(README_END)]
+    assert current == (tmp_path / "readme.md").read_text().rstrip("\n"), (
+        "README.md's results are stale: run `snakemake --cores 1 --config paper_source=record` "
+        "and `python -m lio.paper.record`"
+    )
+
+
+def test_a_plain_run_writes_no_tracked_file_and_publish_writes_only_the_record(tmp_path):
+    """Issue 22.6: the user's first command (the full config) must not touch paper/ or README.md."""
+    workdir = scratch_copy(tmp_path)
+    def outputs(*args):
+        dry = snakemake(workdir, "-n", "--cores", "1", *args)
+        assert dry.returncode == 0, dry.stderr[-2000:]
+        return {path for line in dry.stdout.splitlines() if line.strip().startswith("output:")
+                for path in line.split(":", 1)[1].replace(",", " ").split()}
+    plain, published = outputs(), outputs("publish")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert not plain & set(tracked) and not any(p.startswith("paper/") and "generated" not in p for p in plain)
+    written = published - plain
+    assert "paper/data/wavepacket_aggregate.nc" in written and "paper/data/table2.csv" in written
+    assert "paper/data/calibration/wavepacket/reparameterized.json" in written
+    assert all(p.startswith(("paper/data/", "paper/figures/")) for p in written), written - plain
+    assert "README.md" not in published
+
+
+def test_publish_refuses_runs_of_an_uncommitted_tree(tmp_path):
+    from lio.paper.record import publish_aggregate, uncommitted_runs
+    from lio.results import open_dataset
+
+    dataset = open_dataset(ROOT / "paper/data/billiards_aggregate.nc").load()
+    ran = np.isfinite(dataset["wall_time_unrefined_s"].values)
+    shas = np.where(ran, "0123456789abcdef0123456789abcdef01234567", "").astype(object)
+    dataset["git_sha"] = (dataset["git_sha"].dims, shas)
+    clean = tmp_path / "clean.nc"
+    dataset.to_netcdf(clean)
+    assert uncommitted_runs(clean) == []
+    publish_aggregate(clean, tmp_path / "record/clean.nc")
+    assert (tmp_path / "record/clean.nc").read_bytes() == clean.read_bytes()
+    first = tuple(int(i[0]) for i in np.nonzero(ran))
+    shas[first] = "0123456789abcdef0123456789abcdef01234567-dirty"
+    dataset["git_sha"] = (dataset["git_sha"].dims, shas)
+    dirty = tmp_path / "dirty.nc"
+    dataset.to_netcdf(dirty)
+    assert len(uncommitted_runs(dirty)) == 1 and "-dirty" in uncommitted_runs(dirty)[0]
+    with pytest.raises(ValueError, match="1 run\\(s\\) made from an uncommitted tree"):
+        publish_aggregate(dirty, tmp_path / "record/dirty.nc")
+    assert not (tmp_path / "record/dirty.nc").exists()
+    publish_aggregate(dirty, tmp_path / "record/dirty.nc", allow_uncommitted=True)
+    assert (tmp_path / "record/dirty.nc").exists()

@@ -30,6 +30,8 @@ EXPERIMENTS = config["experiments"]
 # paper_source: record rebuilds the paper from the committed record (paper/data) and nothing else;
 # the publish rules, which would write that record, are then not defined.
 FROM_RECORD = config.get("paper_source", "results") == "record"
+# The committed record (paper/data, paper/figures) is written only by the `publish` target, or
+# by the default target of a config with `publish: true`: a plain run never rewrites tracked files.
 PUBLISH = config.get("publish", False) and not FROM_RECORD
 COMPUTE = config.get("compute", {})
 GPUS = gpu_count()
@@ -108,14 +110,23 @@ def all_targets():
             ext=["png", "pdf"],
         )
     if PUBLISH:
-        targets += expand("paper/data/table2.{ext}", ext=["csv", "md", "tex"])
-        targets.append("paper/data/benchmarks.csv")
-        for problem in EXPERIMENTS:
-            targets.append(f"paper/data/{problem}_aggregate.nc")
-            targets += expand(
-                "paper/figures/{problem}/{panel}.{ext}", problem=problem, panel=PANELS, ext=["png", "pdf"]
-            )
+        targets += record_targets()
     return targets + PAPER.targets()
+
+
+def record_targets():
+    """What `snakemake publish` writes into the committed record."""
+    targets = expand("paper/data/table2.{ext}", ext=["csv", "md", "tex"])
+    targets.append("paper/data/benchmarks.csv")
+    targets += RECORD.record_calibration_files
+    if RECORD.record_calibration_files:
+        targets += ["paper/data/calibration.csv", "paper/data/calibration.md"]
+    for problem in EXPERIMENTS:
+        targets.append(f"paper/data/{problem}_aggregate.nc")
+        targets += expand(
+            "paper/figures/{problem}/{panel}.{ext}", problem=problem, panel=PANELS, ext=["png", "pdf"]
+        )
+    return targets
 
 
 def calibrated(problem, method):

@@ -1,10 +1,13 @@
 # The reproduction report (paper/main.tex, see lio.paper): every number and table in it is a
-# file generated here. The full sweep (`publish: true`) and `paper_source: record` (no training)
-# read the record in paper/data + paper/figures and write paper/generated, paper/main.pdf and the
-# README's results; a quick or test run reads results/ and writes results/paper/ only.
+# file generated here. `snakemake publish` and `paper_source: record` (no training) read the
+# record in paper/data + paper/figures and write paper/generated (with the README's results block,
+# which `python -m lio.paper.record` copies into README.md) and paper/main.pdf; any other run
+# reads results/ and writes results/paper/ only.
 from lio import paper as lio_paper
 
 PAPER = lio_paper.layout(config)
+# The record as `snakemake publish` writes it (paper_source: record reads it as it is).
+RECORD = PAPER if FROM_RECORD else lio_paper.layout(config, publishing=True)
 PAPER_CONFIGFILES = lio_paper.merge_order(workflow.configfiles, workflow.overwrite_configfiles)
 if not PAPER.tex and workflow.is_main_process:
     logger.warning(lio_paper.NO_TEX_MESSAGE)
@@ -100,8 +103,6 @@ rule readme_results:
         PAPER.generated("readme.md"),
     log:
         "results/logs/paper/readme.log",
-    params:
-        readme="README.md",
     conda:
         "../envs/lio.yaml"
     script:

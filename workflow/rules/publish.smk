@@ -1,16 +1,24 @@
-# Only with `publish: true` (config.yaml, the full sweep): copies the small, committed record of
-# the last full run into paper/data/ and paper/figures/, so that tables, figures and the paper
-# can be checked and rebuilt without retraining. quick.yaml and test configs never overwrite it.
-# With `paper_source: record` these rules are not defined: the record is then an input, and no
-# stale results/ can make Snakemake "refresh" it by retraining.
+# The committed record of the full sweep: paper/data/ and paper/figures/, from which the paper and
+# the README's results are built (`--config paper_source=record`). Only the `publish` target writes
+# it (`snakemake --cores all publish`, or the default target of a config with `publish: true`);
+# a plain run, and quick or test configs, never touch tracked files. The record's tables come
+# from the record's aggregates (record_tables), so an experiment re-recorded on its own updates
+# every table it is in. With `paper_source: record` only those tables are defined: nothing that
+# trains can refresh the record.
 
-if PUBLISH:
+if not FROM_RECORD:
 
     localrules:
+        publish,
         publish_aggregate,
-        publish_table,
+        publish_calibration,
         publish_benchmarks,
         publish_figure,
+
+    rule publish:
+        input:
+            record_targets(),
+            PAPER.targets(),
 
     rule publish_aggregate:
         input:
@@ -19,22 +27,24 @@ if PUBLISH:
             "paper/data/{problem}_aggregate.nc",
         log:
             "results/logs/{problem}/publish_aggregate.log",
+        params:
+            allow_uncommitted=config.get("publish_allow_uncommitted", False),
         conda:
             "../envs/lio.yaml"
-        shell:
-            "cp {input} {output} 2> {log}"
+        script:
+            "../scripts/publish.py"
 
-    rule publish_table:
+    rule publish_calibration:
         input:
-            "results/table2.{ext}",
+            "results/{problem}/calibration/{method}.json",
         output:
-            "paper/data/table2.{ext}",
+            "paper/data/calibration/{problem}/{method}.json",
         log:
-            "results/logs/publish_table_{ext}.log",
+            "results/logs/{problem}/publish_calibration_{method}.log",
         conda:
             "../envs/lio.yaml"
-        shell:
-            "cp {input} {output} 2> {log}"
+        script:
+            "../scripts/publish.py"
 
     rule publish_benchmarks:
         input:
@@ -45,8 +55,8 @@ if PUBLISH:
             "results/logs/publish_benchmarks.log",
         conda:
             "../envs/lio.yaml"
-        shell:
-            "cp {input} {output} 2> {log}"
+        script:
+            "../scripts/publish.py"
 
     rule publish_figure:
         input:
@@ -59,5 +69,45 @@ if PUBLISH:
             format="png|pdf",
         conda:
             "../envs/lio.yaml"
-        shell:
-            "cp {input} {output} 2> {log}"
+        script:
+            "../scripts/publish.py"
+
+
+# Both ways: publishing writes the record, and paper_source: record reads it.
+localrules:
+    record_tables,
+
+rule record_tables:
+    input:
+        **{e: f"paper/data/{e}_aggregate.nc" for e in RECORD.experiments},
+    output:
+        csv="paper/data/table2.csv",
+        markdown="paper/data/table2.md",
+        latex="paper/data/table2.tex",
+    log:
+        "results/logs/record_tables.log",
+    params:
+        comparison=canonical(config["comparison"]),
+        code=TABLE_CODE,
+    conda:
+        "../envs/lio.yaml"
+    script:
+        "../scripts/tables.py"
+
+if RECORD.record_calibration_files:
+
+    localrules:
+        record_calibration_table,
+
+    rule record_calibration_table:
+        input:
+            RECORD.record_calibration_files,
+        output:
+            csv="paper/data/calibration.csv",
+            markdown="paper/data/calibration.md",
+        log:
+            "results/logs/record_calibration_table.log",
+        conda:
+            "../envs/lio.yaml"
+        script:
+            "../scripts/calibration_table.py"

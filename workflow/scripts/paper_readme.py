@@ -1,4 +1,4 @@
-"""The README's results table and figures, from the committed record (between its markers)."""
+"""The README's results block from the committed record (`python -m lio.paper.record` puts it in README.md)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
 from lio.jobenv import start
@@ -14,5 +14,4 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
         inputs.benchmarks[0] if inputs.benchmarks else None,
         inputs.reference,
         snakemake.output[0],  # noqa: F821
-        snakemake.params.readme,  # noqa: F821
     )

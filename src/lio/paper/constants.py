@@ -15,7 +15,7 @@ from lio.paper.generated import load_reference, title, write_text
 from lio.paper.tex import latex_escape
 
 #: Keys that never change a result (where jobs run, logging), left out of the paper's table.
-NOT_CONSTANTS = {"compute", "publish", "paper_source", "log_every"}
+NOT_CONSTANTS = {"compute", "publish", "publish_allow_uncommitted", "paper_source", "log_every"}
 _OURS = re.compile(r"\bours\b", re.IGNORECASE)
 _KEY = re.compile(r"^(\s*)([A-Za-z0-9_]+)\s*:(.*)$")
 

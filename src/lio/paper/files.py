@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ class Layout:
 
     ``record``: the paper reads the record of the last full sweep (``paper/data``,
     ``paper/figures``) and is written to ``paper/`` (with the README's results table). That is
-    the full sweep (``publish: true``, whose publish rules write the record first) and
+    ``snakemake publish`` (whose publish rules write the record first) and
     ``paper_source: record`` (which trains nothing and reads the committed record as it is).
     Otherwise it reads ``results/`` and is written to ``results/paper``, so a quick or test run
     never overwrites the committed paper.
@@ -40,7 +41,12 @@ class Layout:
     record: bool
     publishing: bool  # this run writes the record (publish rules); else a committed one is read
     tex: bool
-    calibrated: bool = False  # some learned method trains at a calibrated learning rate
+    calibrated_pairs: tuple[tuple[str, str], ...] = ()  # (experiment, method) trained at a calibrated rate
+
+    @property
+    def calibrated(self) -> bool:
+        """Some learned method trains at a calibrated learning rate."""
+        return bool(self.calibrated_pairs)
 
     @property
     def directory(self) -> str:
@@ -77,8 +83,14 @@ class Layout:
             return []
         if not self.record:
             return ["results/calibration.csv"]
-        path = "paper/data/calibration.csv"  # the publish rules do not write it yet
-        return [path] if Path(path).exists() else []
+        return ["paper/data/calibration.csv"] if self.record_calibration_files else []
+
+    @property
+    def record_calibration_files(self) -> list[str]:
+        """The calibration trials in the record (publishing: all of this sweep's; else those
+        the committed record holds; a record written before calibration existed has none)."""
+        paths = [f"paper/data/calibration/{e}/{m}.json" for e, m in self.calibrated_pairs]
+        return paths if self.publishing else [p for p in paths if Path(p).exists()]
 
     @property
     def benchmark_files(self) -> list[str]:
@@ -144,8 +156,11 @@ def merge_order(configfiles: Sequence[Any], overrides: Sequence[Any]) -> list[st
     return [str(path) for path in configfiles if str(path) not in overrides] + overrides
 
 
-def layout(config: dict[str, Any]) -> Layout:
-    """The report's layout for a config (paths relative to the working directory)."""
+def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
+    """The report's layout for a config (paths relative to the working directory).
+
+    ``publishing``: this run writes the record (``snakemake publish``); by default the config's
+    ``publish`` key decides (false unless set)."""
     from_record = config.get("paper_source", "results") == "record"
     experiments = list(config["experiments"])
     if from_record:
@@ -166,17 +181,20 @@ def layout(config: dict[str, Any]) -> Layout:
         for n in config["experiments"][e]["ns"]
         for s in config["experiments"][e]["seeds"]
     )
-    publishing = bool(config.get("publish", False)) and not from_record
+    if publishing is None:
+        publishing = bool(config.get("publish", False))
+    publishing = publishing and not from_record
     return Layout(
         experiments=tuple(experiments),
         runs=runs,
         record=from_record or publishing,
         publishing=publishing,
         tex=shutil.which("pdflatex") is not None,
-        calibrated=any(
-            calibration.settings(config, e)["enabled"] and calibration.is_learned(config, e, m)
+        calibrated_pairs=tuple(
+            (e, m)
             for e in experiments
             for m in config["experiments"][e]["methods"]
+            if calibration.settings(config, e)["enabled"] and calibration.is_learned(config, e, m)
         ),
     )
 
@@ -223,3 +241,19 @@ def build_pdf(main_tex: str, pdf: str) -> None:
     ]
     print(f"paper: {len(overfull)} overfull boxes", *overfull, sep="\n")
     shutil.copyfile(work / "build/main.pdf", pdf)
+
+
+def write_atomically(out: str | Path, content: bytes | str) -> None:
+    """Write ``out`` via a temporary file beside it, so that it is never left half-written."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode() if isinstance(content, str) else content
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, out.stat().st_mode & 0o777 if out.exists() else 0o644)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

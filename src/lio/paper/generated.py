@@ -122,7 +122,7 @@ def numbers(
     """Every number the text uses, as LaTeX macro name -> value."""
     comparison = config["comparison"]
     found = provenance(aggregates)
-    shas = sorted({sha[:7] for sha in found["git_sha"]})
+    shas = sorted(set(found["git_sha"]))
     out = {
         macro("ExperimentCount"): str(len(aggregates)),
         macro("Rtol"): _power_of_ten(comparison["rtol"]),
@@ -130,7 +130,7 @@ def numbers(
         macro("Resamples"): str(comparison["bootstrap_resamples"]),
         macro("Confidence"): f"{100 * comparison['confidence']:g}",
         macro("BfgsMaxIterations"): str(config.get("bfgs", {}).get("max_iterations", "--")),
-        macro("GitSha"): ", ".join(f"\\texttt{{{s}}}" for s in shas) or "--",
+        macro("GitSha"): ", ".join(_sha(s) for s in shas) or "--",
         macro("LioVersion"): latex_escape(", ".join(found["lio_version"]) or "--"),
         macro("Devices"): latex_escape("; ".join(found["device"]) or "--"),
         macro("Source"): latex_escape(source),
@@ -145,6 +145,7 @@ def numbers(
         out[macro(experiment, "Seeds")] = str(seeds)
         out[macro(experiment, "Problems")] = str(sum(ns) * seeds)
         out[macro(experiment, "CurvesN")] = str(block.get("figures", {}).get("curves_n", max(ns)))
+        out[macro(experiment, "SweepNote")] = sweep_note(block, dataset)
         paper = reference.get(experiment, {})
         out[macro(experiment, "PaperTrainingCost")] = str(paper.get("training_cost", "--"))
         rows = table[table["experiment"] == experiment]
@@ -192,6 +193,27 @@ def _paper_cost_sentence(reference: dict[str, Any]) -> str:
         names = ", ".join(titles[:-1]) + (" and " if len(titles) > 1 else "") + titles[-1]
         parts.append(f"{factor} times longer than BFGS for {names}")
     return "; ".join(parts) if parts else "no training cost"
+
+
+def sweep_note(block: dict[str, Any], dataset: xr.Dataset) -> str:
+    """A loud sentence where the runs behind the numbers are not the sweep the config asks for."""
+    ns, seeds = [int(n) for n in dataset["n"].values], [int(s) for s in dataset["seed"].values]
+    asked_ns, asked_seeds = [int(n) for n in block.get("ns", ns)], [int(s) for s in block.get("seeds", seeds)]
+    if (asked_ns, asked_seeds) == (ns, seeds):
+        return ""
+    return (
+        " \\textbf{This is not the sweep the configuration asks for}: it asks for "
+        f"$n \\in \\{{{', '.join(map(str, asked_ns))}\\}}$ with seeds {', '.join(map(str, asked_seeds))}; "
+        f"these numbers come from $n \\in \\{{{', '.join(map(str, ns))}\\}}$ with seeds "
+        f"{', '.join(map(str, seeds))}."
+    )
+
+
+def _sha(sha: str) -> str:
+    """A full git SHA for LaTeX; one of an uncommitted tree is marked as such, in bold."""
+    if sha.endswith("-dirty"):
+        return f"\\texttt{{\\detokenize{{{sha[: -len('-dirty')]}}}}} (\\textbf{{uncommitted tree}})"
+    return f"\\texttt{{\\detokenize{{{sha}}}}}"
 
 
 def _mean(values: list[float]) -> str:
@@ -414,7 +436,7 @@ def experiment_sections(
             f"\\label{{fig:{experiment}}}\n\\end{{figure}}\n\n"
             f"Figure~\\ref{{fig:{experiment}}} shows the experiment, "
             f"run for $n \\in \\{{{m('NList')}\\}}$ "
-            f"with {m('Seeds')} seeds each: {m('Problems')} inverse problems per method. The fractions "
+            f"with {m('Seeds')} seeds each: {m('Problems')} inverse problems per method.{m('SweepNote')} The fractions "
             f"below are means over all $(n, \\text{{seed}})$, with {macro('Confidence')}\\,\\% "
             "bootstrap intervals (CI):\n"
             "\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}\n"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lio.paper.files import PANELS, Layout
+from lio.paper.files import PANELS, Layout, write_atomically
 from lio.paper.generated import load_reference, provenance, title, write_text
 from lio.paper.tex import method_label, percent
 
@@ -36,14 +36,17 @@ def readme_block(
     """The README's results: ours vs the paper per experiment, hardware, time, and the panels."""
     methods = list(dict.fromkeys(table["method"]))
     found = provenance(aggregates)
-    commits = ", ".join(sha[:7] for sha in found["git_sha"])
+    commits = ", ".join(
+        f"`{sha[: -len('-dirty')]}` (**uncommitted tree**)" if sha.endswith("-dirty") else f"`{sha}`"
+        for sha in found["git_sha"]
+    )
     lines = [
         README_START,
-        "<!-- Written by the workflow (rule readme_results, lio.paper.readme_block) from the",
-        "     committed record in paper/data; edits here are overwritten. -->",
+        "<!-- Generated from the committed record in paper/data (lio.paper.readme_block, rule",
+        "     readme_results) and copied here by `python -m lio.paper.record`; edits here are overwritten. -->",
         "Refined fraction of problems where each learned method is better / equal than BFGS, in %,",
         "mean over seeds and all n (ours, from `paper/data/table2.csv`) next to the paper's Table 2.",
-        f"Runs: lio {', '.join(found['lio_version'])}, commit {commits}.",
+        f"Runs: lio {', '.join(found['lio_version'])}, commits {commits}.",
         "",
         "| experiment | "
         + " | ".join(method_label(m).lower() for m in methods)
@@ -97,8 +100,9 @@ def readme_block(
     return "\n".join(lines) + "\n"
 
 
-def splice_readme(readme: str | Path, block: str) -> None:
-    """Replace the README's text between the results markers with ``block``."""
+def splice_readme(readme: str | Path, block: str) -> bool:
+    """Replace the README's text between the results markers with ``block``, atomically.
+    Returns whether the README changed."""
     text = Path(readme).read_text()
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
@@ -106,7 +110,10 @@ def splice_readme(readme: str | Path, block: str) -> None:
             f"{readme} has no '{README_START}' ... '{README_END}' region; add both markers "
             "where the results table belongs."
         )
-    Path(readme).write_text(text[:start] + block.rstrip("\n") + text[end + len(README_END) :])
+    new = text[:start] + block.rstrip("\n") + text[end + len(README_END) :]
+    if new != text:
+        write_atomically(readme, new)
+    return new != text
 
 
 def write_readme(
@@ -116,8 +123,9 @@ def write_readme(
     benchmarks_path: str | None,
     reference_path: str,
     out: str,
-    readme: str,
 ) -> None:
+    """The README's results block from the record, written to ``out`` (``paper/generated``);
+    ``python -m lio.paper.record`` copies it into README.md."""
     from lio.results import open_dataset
 
     aggregates = {e: open_dataset(p) for e, p in zip(layout.experiments, aggregate_paths)}
@@ -127,4 +135,3 @@ def write_readme(
     figures = {e: [f"paper/figures/{e}/{p}.png" for p in PANELS] for e in layout.experiments}
     block = readme_block(table, aggregates, jobs, load_reference(reference_path), figures)
     write_text(out, block)
-    splice_readme(readme, block)

@@ -44,6 +44,7 @@ rule paper_generated:
         health=PAPER.generated("health.tex"),
         calibration=PAPER.generated("calibration.tex"),
         observations=PAPER.generated("observations.tex"),
+        deviations=PAPER.generated("deviations.tex"),
         cost_csv=report(PAPER.generated("cost.csv"), caption="../report/cost.rst", category="Tables"),
         experiments=PAPER.generated("experiments.tex"),
         summary=PAPER.generated("summary.tex"),

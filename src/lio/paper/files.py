@@ -131,6 +131,7 @@ class Layout:
             "health",
             "calibration",
             "observations",
+            "deviations",
             "experiments",
             "summary",
             "constants",

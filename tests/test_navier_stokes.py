@@ -192,6 +192,8 @@ def test_draw_example_panels():
     figure, axes = plt.subplots(1, 2)
     assert TINY.draw_example(axes[0], problems, 1, "a") == "initial velocity"
     assert TINY.draw_example(axes[1], problems, 1, "b") == "final velocity, t = 56"
+    colorbars = [ax for ax in figure.axes if ax not in axes]  # issue 22.9: the speed has a scale
+    assert len(colorbars) == 2 and "speed" in colorbars[0].get_ylabel()
     plt.close(figure)
 
 

@@ -1,7 +1,7 @@
 """The four panels of every experiment (paper Figs. 2-5), one function per panel.
 
 Consistent style across experiments: one colour per method, log axes for losses and n,
-mean ± std bands over seeds. Each panel is written as PNG (README, report) and PDF (paper).
+geometric mean and spread (÷ and × the geometric std) over seeds, which stay on log axes. Each panel is written as PNG (README, report) and PDF (paper).
 """
 
 from __future__ import annotations
@@ -57,10 +57,22 @@ def _plain_log_ticks(axis) -> None:
     """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1; minor ticks are
     labelled only when the axis spans less than a decade (else their labels overlap)."""
     formatter = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
-    axis.set_major_formatter(formatter)
     low, high = axis.get_view_interval()
     narrow = low > 0 and high / low < 10
-    axis.set_minor_formatter(formatter if narrow else matplotlib.ticker.NullFormatter())
+    if narrow:  # log minor ticks sit at 2..9 x 10^k: too few inside one decade, so place more
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6))
+        axis.set_minor_locator(matplotlib.ticker.NullLocator())
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def geometric_spread(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Geometric mean and its one-sigma band (mean ÷ and × the geometric standard deviation)
+    of positive values along ``axis``: on a log axis mean ± std of the values falls below zero
+    (off the axis) whenever the spread exceeds the mean; this band is symmetric there."""
+    logs = np.log(np.where(values > 0, values, np.nan))
+    centre, spread = np.nanmean(logs, axis=axis), np.nanstd(logs, axis=axis)
+    return np.exp(centre), np.exp(centre - spread), np.exp(centre + spread)
 
 
 def _color(method: str) -> str:
@@ -151,7 +163,7 @@ def loss_landscape(
 
 
 def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
-    """Panel (c): L/n along each method's optimisation (unrefined), mean ± std over seeds."""
+    """Panel (c): L/n along each method's optimisation (unrefined), geometric mean and spread over seeds."""
     _style()
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     for method in aggregate["method"].values:
@@ -159,13 +171,10 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
         length = int(np.max(np.sum(np.isfinite(curves), axis=1)))
         curves = curves[:, :length]
         steps = np.arange(length)
-        mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
+        mean, low, high = geometric_spread(curves, axis=0)
         color = _color(method)
         ax.plot(steps + 1, mean, color=color, lw=1.0, label=METHOD_LABELS.get(method, method))
-        # On a log axis a band reaching 0 would stretch it to 1e-300: clip at a tenth of the
-        # curve's smallest mean, so the axis spans the data.
-        floor = np.nanmin(np.where(mean > 0, mean, np.nan)) / 10 if np.any(mean > 0) else 1e-300
-        ax.fill_between(steps + 1, np.maximum(mean - std, floor), mean + std, color=color, alpha=0.2, lw=0)
+        ax.fill_between(steps + 1, low, high, color=color, alpha=0.2, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_ticks(ax.yaxis)
@@ -178,17 +187,17 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
 
 
 def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
-    """Panel (d): refined L/n against n, mean ± std over seeds."""
+    """Panel (d): refined L/n against n, geometric mean and spread over seeds."""
     _style()
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     ns = aggregate["n"].values
     per_run = aggregate["loss_refined"].mean("example", skipna=True)  # method x n x seed
     for method in aggregate["method"].values:
         runs = per_run.sel({"method": method}).values
-        mean, std = np.nanmean(runs, axis=1), np.nanstd(runs, axis=1)
+        mean, low, high = geometric_spread(runs, axis=1)
         color = _color(method)
-        ax.errorbar(ns, mean, yerr=std, color=color, marker="o", ms=3, lw=1.0, capsize=2,
-                    label=METHOD_LABELS.get(method, method))
+        ax.errorbar(ns, mean, yerr=(mean - low, high - mean), color=color, marker="o", ms=3, lw=1.0,
+                    capsize=2, label=METHOD_LABELS.get(method, method))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     _plain_log_ticks(ax.yaxis)

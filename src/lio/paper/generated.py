@@ -491,7 +491,7 @@ def experiment_sections(
             "(b) loss and gradient along one parameter, "
             f"(c) $L/n$ during the optimisation without refinement at $n = {m('CurvesN')}$, "
             "(d) refined $L/n$ against $n$; "
-            f"mean $\\pm$ standard deviation over {m('Seeds')} seeds.}}\n"
+            f"geometric mean, bars and bands $\\div$ and $\\times$ the geometric standard deviation over {m('Seeds')} seeds.}}\n"
             f"\\label{{fig:{experiment}}}\n\\end{{figure}}\n\n"
             f"Figure~\\ref{{fig:{experiment}}} shows the experiment, "
             f"run for $n \\in \\{{{m('NList')}\\}}$ "

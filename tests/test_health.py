@@ -53,7 +53,7 @@ def aggregate(losses, solutions, truth):
     loss = np.asarray(losses, float)[:, None, None]
     solution = np.asarray(solutions, float)[:, None, None, :, None]
     truth = np.broadcast_to(np.asarray(truth, float)[None, None, None, :, None], solution.shape)
-    dims = ("method", "n", "seed", "example")
+    dims = ("solver", "n", "seed", "example")
     return xr.Dataset(
         {
             "loss_refined": (dims, loss),
@@ -62,7 +62,7 @@ def aggregate(losses, solutions, truth):
             "solution_unrefined": ((*dims, "parameter"), solution),
             "truth": ((*dims, "parameter"), truth),
         },
-        coords={"method": ["bfgs", "reparameterized"], "n": [4], "seed": [0]},
+        coords={"solver": ["bfgs", "reparameterized"], "n": [4], "seed": [0]},
     )
 
 

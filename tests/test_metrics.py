@@ -20,9 +20,9 @@ def make_aggregate(method_losses, bfgs_losses):
     seeds, n = np.shape(bfgs_losses)
     loss = np.stack([np.asarray(bfgs_losses), np.asarray(method_losses)])[:, None]
     return xr.Dataset(
-        {"loss_refined": (("method", "n", "seed", "example"), loss),
-         "loss_unrefined": (("method", "n", "seed", "example"), loss)},
-        coords={"method": ["bfgs", "reparameterized"], "n": [n], "seed": list(range(seeds))},
+        {"loss_refined": (("solver", "n", "seed", "example"), loss),
+         "loss_unrefined": (("solver", "n", "seed", "example"), loss)},
+        coords={"solver": ["bfgs", "reparameterized"], "n": [n], "seed": list(range(seeds))},
     )
 
 
@@ -45,7 +45,7 @@ def test_all_ties_give_equal_one_and_a_degenerate_interval():
 
 
 def test_fractions_without_bfgs_say_what_to_add():
-    dataset = make_aggregate([[1.0]], [[1.0]]).assign_coords(method=["supervised", "reparameterized"])
+    dataset = make_aggregate([[1.0]], [[1.0]]).assign_coords(solver=["supervised", "reparameterized"])
     with pytest.raises(ValueError, match="no 'bfgs' runs; add bfgs"):
         fractions(dataset, "refined", 1e-6, 1e-12, 10, 0.95)
 

@@ -14,7 +14,7 @@ def wavepacket_aggregate():
     reparameterized = truth + np.array([0.5, 1.0, 10.0, 0.2])
     solution = np.stack([bfgs, reparameterized])[:, None, None, :, None]
     curve = np.array([[10.0, 5.0, 4.0, 3.0, 3.0, 3.0], [9.0, 8.0, 7.0, 6.0, 2.0, 2.0]])
-    dims = ("method", "n", "seed", "example")
+    dims = ("solver", "n", "seed", "example")
     return xr.Dataset(
         {
             "solution_refined": ((*dims, "parameter"), solution),
@@ -22,9 +22,9 @@ def wavepacket_aggregate():
             "iterations_refined": (dims, np.array([[[[3, 5, 7, 9]]], [[[1, 1, 1, 1]]]])),
             "loss_refined": (dims, np.ones((2, 1, 1, 4))),
             "truth_loss": (dims, np.ones((2, 1, 1, 4))),
-            "curve": (("method", "n", "seed", "iteration"), curve[:, None, None, :]),
+            "curve": (("solver", "n", "seed", "iteration"), curve[:, None, None, :]),
         },
-        coords={"method": ["bfgs", "reparameterized"], "n": [4], "seed": [0]},
+        coords={"solver": ["bfgs", "reparameterized"], "n": [4], "seed": [0]},
     )
 
 

@@ -157,11 +157,11 @@ METHODS = ["bfgs", "reparameterized", "supervised", "neural_adjoint"]
 
 
 def synthetic_aggregate() -> xr.Dataset:
-    """Wall times only where the generators read them: method x n x seed, with provenance."""
+    """Wall times only where the generators read them: solver x n x seed, with provenance."""
     shape = (len(METHODS), 2, 2)
     solve = np.ones(shape) * np.array([1.0, 4.0, 3.0, 2.0])[:, None, None]
     refine = np.ones(shape) * np.array([1.0, 0.5, 0.5, 0.5])[:, None, None]  # bfgs: = solve
-    dims = ("method", "n", "seed")
+    dims = ("solver", "n", "seed")
     return xr.Dataset(
         {
             "wall_time_unrefined_s": (dims, solve),
@@ -170,7 +170,7 @@ def synthetic_aggregate() -> xr.Dataset:
             "lio_version": (dims, np.full(shape, "0.1.0")),
             "device": (dims, np.full(shape, "cpu:cpu x1")),
         },
-        coords={"method": METHODS, "n": [4, 8], "seed": [0, 1]},
+        coords={"solver": METHODS, "n": [4, 8], "seed": [0, 1]},
     )
 
 

@@ -32,3 +32,90 @@ def test_provenance_names_versions_device_and_config():
     assert attrs["lio_version"] and attrs["git_sha"]
     assert '"jax"' in attrs["packages"] and attrs["device"].startswith("cpu")
     assert attrs["config"] == '{"seed": 3}'
+
+
+def synthetic_run(path, method, n, seed=0):
+    """A run file as lio.experiment.solve writes it, from a tiny wave-packet set."""
+    import jax
+
+    from lio import results
+    from lio.methods.base import Estimate
+    from lio.problems import PROBLEMS
+
+    problem = PROBLEMS["wavepacket"]()
+    problems = problem.sample(jax.random.key(seed), n)
+    solution = np.asarray(problems.solution)
+
+    def estimate(status):
+        return Estimate(solution=solution, loss=np.ones(n), status=np.full(n, status),
+                        iterations=np.arange(n), curve=np.linspace(2.0, 1.0, 5), wall_time=0.5)
+
+    run = results.run_to_dataset(
+        problem, problems, estimate(4), estimate(0),
+        {"method": method, "n": n, "seed": seed, "problem": "wavepacket", "config": "{}"},
+    )
+    results.write_atomic(run, path)
+    return path
+
+
+def synthetic_aggregate(tmp_path):
+    from lio import results
+
+    paths = [synthetic_run(tmp_path / f"{m}{n}.nc", m, n) for m in ("bfgs", "supervised") for n in (2, 4)]
+    results.write_atomic(results.aggregate(paths), tmp_path / "aggregate.nc")
+    return open_dataset(tmp_path / "aggregate.nc")
+
+
+def test_aggregate_variables_carry_cf_units_long_names_and_status_flags(tmp_path):
+    from lio.methods.base import STATUS
+
+    dataset = synthetic_aggregate(tmp_path)
+    assert dataset.attrs["Conventions"].startswith("CF-")
+    for name, variable in dataset.data_vars.items():
+        assert variable.attrs.get("long_name") and variable.attrs.get("units"), name
+    assert dataset["wall_time_refine_s"].attrs["units"] == "s"
+    assert dataset["curve"].attrs["long_name"] == "L/n during optimisation"  # the run's own
+    for stage in ("unrefined", "refined"):
+        status = dataset[f"status_{stage}"]
+        assert status.attrs["flag_meanings"].split() == list(STATUS)
+        assert status.attrs["flag_values"].tolist() == list(range(len(STATUS)))
+        # Padding stays the integer -1 in memory and is declared as the fill value on disk.
+        assert status.dtype == np.int8 and status.encoding["_FillValue"] == -1
+        assert dataset[f"iterations_{stage}"].encoding["_FillValue"] == -1
+    padded = dataset["status_refined"].sel(solver="bfgs", n=2, seed=0).values
+    assert padded.tolist() == [0, 0, -1, -1]
+
+
+def test_aggregate_fill_values_survive_a_second_round_trip(tmp_path):
+    dataset = synthetic_aggregate(tmp_path)
+    write_atomic(dataset, tmp_path / "again.nc")
+    again = open_dataset(tmp_path / "again.nc")
+    assert again["status_refined"].encoding["_FillValue"] == -1
+    assert again["status_refined"].dims == ("solver", "n", "seed", "example")
+    xr.testing.assert_identical(again, dataset)
+    with xr.open_dataset(tmp_path / "again.nc", engine="h5netcdf") as plain:  # default CF decoding
+        assert plain["status_refined"].sel(solver="bfgs", n=2, seed=0).isnull().values.tolist() == [
+            False, False, True, True]
+
+
+def test_sel_method_collides_with_xarray_and_sel_solver_does_not():
+    old = xr.Dataset({"loss": (("method",), [1.0, 2.0])}, coords={"method": ["bfgs", "supervised"]})
+    # sel's own ``method=`` argument swallows the label: nothing is selected, nothing raises.
+    assert old.sel(method="bfgs").sizes["method"] == 2
+    new = old.rename({"method": "solver"})
+    assert float(new["loss"].sel(solver="bfgs")) == 1.0
+
+
+def test_record_aggregates_in_the_old_layout_open_with_a_solver_dimension():
+    from pathlib import Path
+
+    records = sorted((Path(__file__).parents[1] / "paper/data").glob("*_aggregate.nc"))
+    assert records
+    for path in records:
+        with xr.open_dataset(path, engine="h5netcdf") as raw:
+            old_layout = "method" in raw.dims
+        dataset = open_dataset(path)
+        assert "solver" in dataset.dims and "method" not in dataset.dims, path.name
+        bfgs = dataset["loss_refined"].sel(solver="bfgs")
+        assert bfgs.dims == ("n", "seed", "example") and np.isfinite(bfgs).any(), path.name
+        assert old_layout or dataset.attrs.get("Conventions"), path.name

@@ -29,11 +29,11 @@ def test_every_run_file_is_complete(finished):
                 assert run.attrs[f"degenerate_{stage}"] in (0, 1)
 
 
-def test_aggregate_has_method_n_seed_example(finished):
+def test_aggregate_has_solver_n_seed_example(finished):
     aggregate = open_dataset(finished / "results/wavepacket/aggregate.nc")
-    assert aggregate["loss_refined"].dims == ("method", "n", "seed", "example")
+    assert aggregate["loss_refined"].dims == ("solver", "n", "seed", "example")
     assert list(aggregate["n"].values) == [4, 8]
-    assert aggregate["loss_refined"].sel({"method": "bfgs", "n": 4}).isnull().sum() == 4  # padding
+    assert aggregate["loss_refined"].sel({"solver": "bfgs", "n": 4}).isnull().sum() == 4  # padding
 
 
 def test_tables_and_figures_are_written(finished):

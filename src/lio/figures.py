@@ -166,8 +166,8 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
     """Panel (c): L/n along each method's optimisation (unrefined), geometric mean and spread over seeds."""
     _style()
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
-    for method in aggregate["method"].values:
-        curves = aggregate["curve"].sel({"method": method, "n": n}).values  # seed x iteration
+    for method in aggregate["solver"].values:
+        curves = aggregate["curve"].sel({"solver": method, "n": n}).values  # seed x iteration
         length = int(np.max(np.sum(np.isfinite(curves), axis=1)))
         curves = curves[:, :length]
         steps = np.arange(length)
@@ -191,9 +191,9 @@ def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
     _style()
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     ns = aggregate["n"].values
-    per_run = aggregate["loss_refined"].mean("example", skipna=True)  # method x n x seed
-    for method in aggregate["method"].values:
-        runs = per_run.sel({"method": method}).values
+    per_run = aggregate["loss_refined"].mean("example", skipna=True)  # solver x n x seed
+    for method in aggregate["solver"].values:
+        runs = per_run.sel({"solver": method}).values
         mean, low, high = geometric_spread(runs, axis=1)
         color = _color(method)
         ax.errorbar(ns, mean, yerr=(mean - low, high - mean), color=color, marker="o", ms=3, lw=1.0,

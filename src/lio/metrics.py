@@ -55,26 +55,26 @@ def fractions(
     own with these (its better/equal are NaN).
 
     Args:
-        aggregate: dims method x n x seed x example, with ``loss_{stage}``; must hold 'bfgs'.
+        aggregate: dims solver x n x seed x example, with ``loss_{stage}``; must hold 'bfgs'.
         stage: 'refined' or 'unrefined'.
     """
-    if "bfgs" not in aggregate["method"].values:
+    if "bfgs" not in aggregate["solver"].values:
         raise ValueError(
             "fractions: the aggregate has no 'bfgs' runs; add bfgs to the experiment's methods "
             "— every learned method is compared against it."
         )
     rng = np.random.default_rng(seed)
-    baseline = aggregate["loss_refined"].sel({"method": "bfgs"})
+    baseline = aggregate["loss_refined"].sel({"solver": "bfgs"})
     width = None
     if problem is not None:
         lower, upper = (np.asarray(b, float) for b in problem.bounds)
         width = upper - lower
-        baseline_solution = aggregate["solution_refined"].sel({"method": "bfgs"})
+        baseline_solution = aggregate["solution_refined"].sel({"solver": "bfgs"})
     alpha = (1 - confidence) / 2
     rows = []
-    for method in aggregate["method"].values:
-        loss = aggregate[f"loss_{stage}"].sel({"method": method})
-        solution = aggregate[f"solution_{stage}"].sel({"method": method}) if width is not None else None
+    for method in aggregate["solver"].values:
+        loss = aggregate[f"loss_{stage}"].sel({"solver": method})
+        solution = aggregate[f"solution_{stage}"].sel({"solver": method}) if width is not None else None
         points: dict[str, list[float]] = {}
         boots: dict[str, list[np.ndarray]] = {}
         healths: list[dict[str, float]] = []
@@ -97,7 +97,7 @@ def fractions(
                         flags["same_minimum"] = np.all(distance <= same_minimum, axis=-1)
                 if problem is not None:
                     estimate = solution.sel(group).values[: int(n)]
-                    truth = aggregate["truth"].sel({"method": method, **group}).values[: int(n)]
+                    truth = aggregate["truth"].sel({"solver": method, **group}).values[: int(n)]
                     basin = problem.in_basin(estimate, truth)
                     healths.append(health.run_summary(estimate, truth, lower, upper, basin))
                 picks = rng.integers(0, int(n), size=(resamples, int(n)))

@@ -29,6 +29,52 @@ STATUS_ATTRS = {
     "flag_meanings": " ".join(STATUS),
 }
 
+# An aggregate's first dimension. Not "method": ``Dataset.sel(method="bfgs")`` would pass
+# "bfgs" to sel's own ``method=`` argument (inexact matching) and silently select nothing.
+SOLVER = "solver"
+
+PADDING = -1  # statuses and iteration counts of examples beyond a run's n, and of absent runs
+PADDED = ("status_unrefined", "status_refined", "iterations_unrefined", "iterations_refined")
+
+STAGES = {"unrefined": "the method's own estimate", "refined": "after BFGS refinement"}
+
+# CF attributes of every variable of a run file and an aggregate. Losses and parameters are in
+# each simulator's own nondimensional units (lio.problems), hence "1".
+VARIABLE_ATTRS: dict[str, dict[str, Any]] = {
+    "truth": {"long_name": "hidden true parameters", "units": "1"},
+    "truth_loss": {"long_name": "loss L at the hidden true parameters (noise floor)", "units": "1"},
+    "curve": {"long_name": "L/n during optimisation", "units": "1"},
+    "refine_curve": {"long_name": "L/n during BFGS refinement", "units": "1"},
+    "wall_time_unrefined_s": {"long_name": "wall time of the method, compilation included", "units": "s"},
+    "wall_time_refine_s": {"long_name": "wall time of BFGS refinement, compilation included", "units": "s"},
+    "git_sha": {"long_name": "git commit of lio that made the run", "units": "1"},
+    "lio_version": {"long_name": "lio version that made the run", "units": "1"},
+    "device": {"long_name": "JAX device the run used", "units": "1"},
+    "config": {"long_name": "the run's settings (JSON)", "units": "1"},
+    **{
+        f"{name}_{stage}": {"long_name": f"{what}, {meaning}", **extra}
+        for stage, meaning in STAGES.items()
+        for name, what, extra in (
+            ("solution", "estimated parameters", {"units": "1"}),
+            ("loss", "loss L at the estimate", {"units": "1"}),
+            ("status", "how the solver ended (lio.methods.STATUS)", {"units": "1", **STATUS_ATTRS}),
+            ("iterations", "BFGS iterations or training steps", {"units": "1"}),
+        )
+    },
+    **{
+        f"{name}_{stage}": {"long_name": description, "units": "1"}
+        for stage in STAGES
+        for name, description in HEALTH_NAMES.items()
+    },
+}
+
+COORDINATE_ATTRS = {
+    SOLVER: {"long_name": "solver (lio.methods)"},
+    "n": {"long_name": "number of problems solved jointly", "units": "1"},
+    "seed": {"long_name": "random seed of the run", "units": "1"},
+    "parameter": {"long_name": "unknown parameter of the problem"},
+}
+
 
 def write_atomic(dataset: xr.Dataset, path: str | Path) -> None:
     """Write netCDF to a temporary file beside ``path`` and rename it into place.
@@ -40,8 +86,12 @@ def write_atomic(dataset: xr.Dataset, path: str | Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        encoding = {
-            name: {"zlib": True, "complevel": 4}
+        encoding = {  # replaces each variable's own encoding, so its fill value is carried over
+            name: {
+                "zlib": True,
+                "complevel": 4,
+                **{k: var.encoding[k] for k in ("_FillValue",) if k in var.encoding},
+            }
             for name, var in dataset.variables.items()
             if var.dtype.kind in "fiu" and var.ndim > 0
         }
@@ -53,9 +103,23 @@ def write_atomic(dataset: xr.Dataset, path: str | Path) -> None:
 
 
 def open_dataset(path: str | Path) -> xr.Dataset:
-    """Open a results file fully into memory (the file handle is closed afterwards)."""
-    with xr.open_dataset(path, engine="h5netcdf") as dataset:
-        return dataset.load()
+    """Open a results file fully into memory (the file handle is closed afterwards).
+
+    Statuses and iteration counts stay integers with their padding (``PADDING``), which
+    aggregates declare as ``_FillValue``; the declaration is kept in ``encoding``, so writing
+    the dataset again declares it again. Aggregates written before the ``solver`` dimension
+    (the committed record's) get their ``method`` dimension renamed to ``solver``.
+    """
+    with xr.open_dataset(
+        path, engine="h5netcdf", mask_and_scale={name: False for name in PADDED}
+    ) as dataset:
+        dataset = dataset.load()
+    for name in PADDED:
+        if name in dataset and "_FillValue" in dataset[name].attrs:
+            dataset[name].encoding["_FillValue"] = dataset[name].attrs.pop("_FillValue")
+    if "method" in dataset.dims and SOLVER not in dataset.dims:
+        dataset = dataset.rename({"method": SOLVER})
+    return dataset
 
 
 def problem_set_to_dataset(problem: Problem, problems: ProblemSet, prefix: str) -> xr.Dataset:
@@ -102,30 +166,21 @@ def run_to_dataset(
             per_example[f"{name}_{stage}"] = (
                 ("example",),
                 values.astype(np.int8) if values.dtype == bool else values,
-                {"long_name": HEALTH_NAMES[name]},
             )
         health_attrs.update({f"health_{stage}_{k}": float(v) for k, v in summary.items()})
         health_attrs[f"degenerate_{stage}"] = int(is_degenerate(summary))
     for stage, estimate in (("unrefined", unrefined), ("refined", refined)):
         per_example[f"solution_{stage}"] = (("example", "parameter"), estimate.solution)
         per_example[f"loss_{stage}"] = (("example",), estimate.loss)
-        per_example[f"status_{stage}"] = (
-            ("example",),
-            estimate.status.astype(np.int8),
-            STATUS_ATTRS,
-        )
+        per_example[f"status_{stage}"] = (("example",), estimate.status.astype(np.int8))
         per_example[f"iterations_{stage}"] = (("example",), estimate.iterations.astype(np.int32))
     dataset = xr.Dataset(
         {
             "truth": (("example", "parameter"), np.asarray(problems.solution)),
             "truth_loss": (("example",), np.asarray(problem.losses(problems.solution, problems))),
             **per_example,
-            "curve": (("iteration",), unrefined.curve, {"long_name": "L/n during optimisation"}),
-            "refine_curve": (
-                ("refine_iteration",),
-                refined.curve,
-                {"long_name": "L/n during BFGS refinement"},
-            ),
+            "curve": (("iteration",), unrefined.curve),
+            "refine_curve": (("refine_iteration",), refined.curve),
         },
         coords={"parameter": list(problem.parameter_names)},
         attrs={
@@ -136,6 +191,9 @@ def run_to_dataset(
             **health_attrs,
         },
     )
+    for name, variable in dataset.data_vars.items():
+        variable.attrs.update(VARIABLE_ATTRS.get(name, {}))
+    dataset["parameter"].attrs.update(COORDINATE_ATTRS["parameter"])
     return dataset
 
 
@@ -161,10 +219,12 @@ def check_same_settings(runs: list[xr.Dataset], names: list[str]) -> None:
 
 
 def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -> xr.Dataset:
-    """Stack run files into one dataset with dims method x n x seed x example.
+    """Stack run files into one dataset with dims solver x n x seed x example.
 
-    Examples beyond a run's n are NaN (losses) / -1 (statuses); curves are NaN-padded. Runs of
-    one method must share their settings unless ``allow_mixed_settings``.
+    Examples beyond a run's n are NaN (losses) / ``PADDING`` (statuses, iterations; declared as
+    their ``_FillValue``); curves are NaN-padded. Every variable keeps the runs' attributes
+    (``long_name``, ``units``, flags). Runs of one method must share their settings unless
+    ``allow_mixed_settings``.
     """
     paths = [str(p) for p in paths]
     runs = [open_dataset(p) for p in paths]
@@ -195,8 +255,8 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
     for stage in ("unrefined", "refined"):
         data[f"loss_{stage}"] = full((examples,), np.nan)
         data[f"solution_{stage}"] = full((examples, len(parameters)), np.nan)
-        data[f"status_{stage}"] = full((examples,), -1, np.int8)
-        data[f"iterations_{stage}"] = full((examples,), -1, np.int32)
+        data[f"status_{stage}"] = full((examples,), PADDING, np.int8)
+        data[f"iterations_{stage}"] = full((examples,), PADDING, np.int32)
     provenance = {key: full((), "", object) for key in ("git_sha", "lio_version", "device", "config")}
     for run in runs:
         index = (
@@ -214,7 +274,7 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
                 data[name][index][:n] = run[name].values
         for key in provenance:
             provenance[key][index] = str(run.attrs.get(key, ""))
-    dims = ("method", "n", "seed")
+    dims = (SOLVER, "n", "seed")
     variables = {}
     for name, values in data.items():
         if name in ("curve", "refine_curve"):
@@ -225,15 +285,29 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
             extra_dims = ("example",)
         else:
             extra_dims = ()
-        attrs = STATUS_ATTRS if name.startswith("status") else {}
-        variables[name] = (dims + extra_dims, values, attrs)
+        variables[name] = (dims + extra_dims, values, _attrs(name, runs))
     for key, values in provenance.items():
-        variables[key] = (dims, values.astype(str))
-    return xr.Dataset(
+        variables[key] = (dims, values.astype(str), _attrs(key, runs))
+    dataset = xr.Dataset(
         variables,
-        coords={"method": methods, "n": ns, "seed": seeds, "parameter": parameters},
-        attrs={"problem": runs[0].attrs["problem"]},
+        coords={SOLVER: methods, "n": ns, "seed": seeds, "parameter": parameters},
+        attrs={"problem": runs[0].attrs["problem"], "Conventions": "CF-1.8"},
     )
+    for name, attrs in COORDINATE_ATTRS.items():
+        dataset[name].attrs.update(attrs)
+    for name in PADDED:
+        dataset[name].encoding["_FillValue"] = np.array(PADDING, dataset[name].dtype)
+    return dataset
+
+
+def _attrs(name: str, runs: list[xr.Dataset]) -> dict[str, Any]:
+    """A variable's attributes in an aggregate: lio's CF attributes, then the runs' own."""
+    attrs = dict(VARIABLE_ATTRS.get(name, {}))
+    for run in runs:
+        if name in run.variables:
+            attrs.update(run[name].attrs)
+            break
+    return attrs
 
 
 def _method_order(name: str) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""Stack an experiment's run files into method x n x seed x example."""
+"""Stack an experiment's run files into solver x n x seed x example."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
 from lio.jobenv import start

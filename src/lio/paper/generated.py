@@ -76,21 +76,21 @@ def cost_table(aggregates: dict[str, xr.Dataset], jobs: pd.DataFrame | None) -> 
     for experiment, dataset in aggregates.items():
         solve = dataset["wall_time_unrefined_s"].sum(["n", "seed"])
         total = solve + dataset["wall_time_refine_s"].sum(["n", "seed"])
-        baseline = float(solve.sel({"method": "bfgs"}))
+        baseline = float(solve.sel({"solver": "bfgs"}))
         job = None
         if jobs is not None:
             job = jobs[jobs["experiment"] == experiment].groupby("method")["job_s"].sum()
-        for method in map(str, dataset["method"].values):
-            runs = np.isfinite(dataset["wall_time_unrefined_s"].sel({"method": method}))
+        for method in map(str, dataset["solver"].values):
+            runs = np.isfinite(dataset["wall_time_unrefined_s"].sel({"solver": method}))
             row = {"experiment": experiment, "method": method, "runs": int(runs.sum())}
             if method == "bfgs":
                 row.update(solve_s=baseline, total_s=baseline, solve=1.0, total=1.0)
             else:
                 row.update(
-                    solve_s=float(solve.sel({"method": method})),
-                    total_s=float(total.sel({"method": method})),
-                    solve=float(solve.sel({"method": method})) / baseline,
-                    total=float(total.sel({"method": method})) / baseline,
+                    solve_s=float(solve.sel({"solver": method})),
+                    total_s=float(total.sel({"solver": method})),
+                    solve=float(solve.sel({"solver": method})) / baseline,
+                    total=float(total.sel({"solver": method})) / baseline,
                 )
             if job is not None and method in job and "bfgs" in job:
                 row.update(job_s=float(job[method]), job=float(job[method] / job["bfgs"]))

@@ -25,7 +25,7 @@ def _runs(aggregate: xr.Dataset, method: str, stage: str, name: str, min_n: int 
             continue
         for seed in aggregate["seed"].values:
             run = aggregate[f"{name}_{stage}" if stage else name].sel(
-                {"method": method, "n": n, "seed": seed}
+                {"solver": method, "n": n, "seed": seed}
             ).values[: int(n)]
             if not np.all(np.isnan(np.asarray(run, float))):
                 values.append(run)
@@ -71,7 +71,7 @@ def _settling_iteration(aggregate: xr.Dataset, method: str, tolerance: float = 0
     found = []
     for n in aggregate["n"].values:
         for seed in aggregate["seed"].values:
-            curve = aggregate["curve"].sel({"method": method, "n": n, "seed": seed}).values
+            curve = aggregate["curve"].sel({"solver": method, "n": n, "seed": seed}).values
             curve = curve[np.isfinite(curve)]
             if curve.size < 2:
                 continue

@@ -74,7 +74,7 @@ def readme_block(
         else:
             seconds = float(
                 dataset["wall_time_unrefined_s"].sum()
-                + dataset["wall_time_refine_s"].where(dataset["method"] != "bfgs").sum()
+                + dataset["wall_time_refine_s"].where(dataset["solver"] != "bfgs").sum()
             )
             time = f"{_duration(seconds)} in-process"
             in_process = True

@@ -19,7 +19,7 @@ from lio.paper.readme import README_END, README_START, splice_readme
 
 
 def uncommitted_runs(path: str | Path) -> list[str]:
-    """The runs of an aggregate whose git SHA is ``-dirty`` or missing, as 'method n=.. seed=..'."""
+    """The runs of an aggregate whose git SHA is ``-dirty`` or missing, as 'solver=.. n=.. seed=..'."""
     from lio.results import open_dataset
 
     dataset = open_dataset(path)

@@ -22,14 +22,13 @@ the job log) says so.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lio import health
+from lio.atomic import write_atomically
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,12 +125,7 @@ def read_learning_rate(path: str | Path) -> float:
 
 
 def write_json_atomic(record: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(record, stream, indent=1)
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(record, indent=1))
 
 
 def table(paths: list[str | Path]) -> "pd.DataFrame":

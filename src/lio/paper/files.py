@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,18 +242,3 @@ def build_pdf(main_tex: str, pdf: str) -> None:
     print(f"paper: {len(overfull)} overfull boxes", *overfull, sep="\n")
     shutil.copyfile(work / "build/main.pdf", pdf)
 
-
-def write_atomically(out: str | Path, content: bytes | str) -> None:
-    """Write ``out`` via a temporary file beside it, so that it is never left half-written."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode() if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, out.stat().st_mode & 0o777 if out.exists() else 0o644)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lio.paper.files import PANELS, Layout, write_atomically
+from lio.atomic import write_atomically
+from lio.paper.files import PANELS, Layout
 from lio.paper.generated import load_reference, provenance, title, write_text
 from lio.paper.tex import method_label, percent
 
@@ -100,17 +101,22 @@ def readme_block(
     return "\n".join(lines) + "\n"
 
 
+def spliced(text: str, block: str, name: str = "README.md") -> str:
+    """``text`` with its region between the results markers replaced by ``block``."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(
+            f"{name} has no '{README_START}' ... '{README_END}' region; add both markers "
+            "where the results table belongs."
+        )
+    return text[:start] + block.rstrip("\n") + text[end + len(README_END) :]
+
+
 def splice_readme(readme: str | Path, block: str) -> bool:
     """Replace the README's text between the results markers with ``block``, atomically.
     Returns whether the README changed."""
     text = Path(readme).read_text()
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(
-            f"{readme} has no '{README_START}' ... '{README_END}' region; add both markers "
-            "where the results table belongs."
-        )
-    new = text[:start] + block.rstrip("\n") + text[end + len(README_END) :]
+    new = spliced(text, block, str(readme))
     if new != text:
         write_atomically(readme, new)
     return new != text

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lio.paper.files import write_atomically
-from lio.paper.readme import README_END, README_START, splice_readme
+from lio.atomic import write_atomically
+from lio.paper.readme import spliced, splice_readme
 
 
 def uncommitted_runs(path: str | Path) -> list[str]:
@@ -62,8 +62,7 @@ def sync_readme(block_path: str | Path, readme: str | Path = "README.md") -> boo
 
 def readme_is_current(block_path: str | Path, readme: str | Path = "README.md") -> bool:
     text = Path(readme).read_text()
-    start, end = text.find(README_START), text.find(README_END)
-    return text[start : end + len(README_END)] == Path(block_path).read_text().rstrip("\n")
+    return spliced(text, Path(block_path).read_text(), str(readme)) == text
 
 
 def main(argv: Sequence[str] | None = None) -> int:

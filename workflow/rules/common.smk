@@ -16,9 +16,10 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 from lio import calibration
-from lio.config import problems_in
+from lio.config import problems_in, restore_booleans
 from lio.jobenv import gpu_count
 
+restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
 validate(config, "../schemas/config.schema.yaml")
 _config_problems = problems_in(config) + calibration.problems_in(config)
 if _config_problems:
@@ -36,7 +37,7 @@ PUBLISH = config.get("publish", False) and not FROM_RECORD
 COMPUTE = config.get("compute", {})
 GPUS = gpu_count()
 # auto: a GPU per solve job when this machine has one. Clusters decide in their profile
-# (profiles/slurm sets gpu=1 for solve jobs: the submit host usually has no GPU).
+# (profiles/slurm sets compute.gpu: true: the submit host usually has no GPU).
 if COMPUTE.get("gpu", "auto") == "auto":
     USE_GPU = GPUS > 0
 else:

@@ -1,5 +1,4 @@
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -11,13 +10,12 @@ from snakemake.utils import validate
 # cluster jobs re-read this file on their node.
 CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [CHECKOUT_SRC] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != CHECKOUT_SRC]
-)
 
 from lio import calibration
 from lio.config import problems_in, restore_booleans
-from lio.jobenv import gpu_count
+from lio.jobenv import gpu_count, put_first_on_pythonpath
+
+put_first_on_pythonpath(CHECKOUT_SRC)
 
 restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
 validate(config, "../schemas/config.schema.yaml")

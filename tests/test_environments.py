@@ -18,8 +18,12 @@ def requirement(spec: str) -> tuple[str, str]:
 
 
 def pyproject_requirements() -> dict[str, str]:
+    """The library's dependencies and those of the workflow and figures extras (the conda
+    files are for running the workflow)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return dict(requirement(s) for s in project["dependencies"])
+    extras = project["optional-dependencies"]
+    specs = project["dependencies"] + extras["workflow"] + extras["figures"]
+    return dict(requirement(s) for s in specs if requirement(s)[0] != "lio")
 
 
 def conda_requirements(path) -> dict[str, str]:

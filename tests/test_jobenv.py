@@ -80,3 +80,10 @@ def test_an_unusable_lock_directory_leaves_the_gpu_to_cuda(tmp_path, clean_env, 
     assert jobenv.claim_gpu(2, str(tmp_path / "locks")) is None
     assert "CUDA_VISIBLE_DEVICES" not in os.environ
     assert capsys.readouterr().err.count("cannot lock a GPU slot") == 2
+
+
+def test_checkout_goes_first_on_pythonpath_once(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/other", "/checkout/src", "", "/more"]))
+    jobenv.put_first_on_pythonpath("/checkout/src")
+    jobenv.put_first_on_pythonpath("/checkout/src")
+    assert os.environ["PYTHONPATH"] == os.pathsep.join(["/checkout/src", "/other", "/more"])

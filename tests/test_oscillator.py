@@ -9,7 +9,7 @@ import yaml
 
 from lio.problems import PROBLEMS, DampedOscillator, make_problem
 from lio.results import open_dataset
-from tests.workflow_helpers import ROOT, scratch_copy, snakemake
+from tests.workflow_helpers import scratch_copy, snakemake
 
 
 def fine(**params):

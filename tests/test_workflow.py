@@ -3,7 +3,6 @@
 import re
 
 import pandas as pd
-import pytest
 import yaml
 
 from lio.methods import STATUS

@@ -13,6 +13,20 @@ from lio.problems import PROBLEMS, make_problem
 from lio.problems.schema import parameter_errors
 
 
+def restore_booleans(config: dict[str, Any]) -> None:
+    """Turn the string forms of ``compute.gpu``'s booleans back into booleans, in place.
+
+    Snakemake reads nested ``--config`` values, and a profile's ``config:`` block, with YAML's
+    string-only loader: ``compute={gpu: true}`` arrives as ``{"gpu": "true"}``, a profile's
+    ``compute: {gpu: true}`` as ``{"gpu": "True"}``. Call before validating against the schema.
+    """
+    compute = config.get("compute")
+    if isinstance(compute, dict) and isinstance(compute.get("gpu"), str):
+        spelled = compute["gpu"].lower()
+        if spelled in ("true", "false"):
+            compute["gpu"] = spelled == "true"
+
+
 def problems_in(config: dict[str, Any]) -> list[str]:
     """Every problem of a schema-valid config, as ``key: what is wrong`` messages ([] if none).
 

@@ -84,6 +84,16 @@ def _warn_no_lock(directory: Path, error: OSError) -> None:
     )
 
 
+def put_first_on_pythonpath(directory: str) -> None:
+    """Make ``directory`` the first entry of ``PYTHONPATH`` (once), keeping the others in order.
+
+    The workflow puts its checkout's ``src`` there, so that every job, including those in
+    --use-conda envs and on cluster nodes, imports that lio and not an installed one.
+    """
+    others = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != directory]
+    os.environ["PYTHONPATH"] = os.pathsep.join([directory, *others])
+
+
 def limit_xla_cpu_threads(threads: int) -> None:
     """With ``threads == 1``, run XLA's CPU work on one thread (call before importing jax)."""
     flags = os.environ.get("XLA_FLAGS", "")

@@ -1,5 +1,4 @@
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -11,14 +10,14 @@ from snakemake.utils import validate
 # cluster jobs re-read this file on their node.
 CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [CHECKOUT_SRC] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != CHECKOUT_SRC]
-)
 
 from lio import calibration
-from lio.config import problems_in
-from lio.jobenv import gpu_count
+from lio.config import problems_in, restore_booleans
+from lio.jobenv import gpu_count, put_first_on_pythonpath
 
+put_first_on_pythonpath(CHECKOUT_SRC)
+
+restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
 validate(config, "../schemas/config.schema.yaml")
 _config_problems = problems_in(config) + calibration.problems_in(config)
 if _config_problems:
@@ -36,7 +35,7 @@ PUBLISH = config.get("publish", False) and not FROM_RECORD
 COMPUTE = config.get("compute", {})
 GPUS = gpu_count()
 # auto: a GPU per solve job when this machine has one. Clusters decide in their profile
-# (profiles/slurm sets gpu=1 for solve jobs: the submit host usually has no GPU).
+# (profiles/slurm sets compute.gpu: true: the submit host usually has no GPU).
 if COMPUTE.get("gpu", "auto") == "auto":
     USE_GPU = GPUS > 0
 else:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lio import health
+from lio import health, studies
 from lio.atomic import write_atomically
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ DEFAULTS = {
 def settings(config: dict[str, Any], experiment: str) -> dict[str, Any]:
     """The calibration block of an experiment: the global one with the experiment's overrides."""
     merged = {**DEFAULTS, **config.get("calibration", {})}
-    merged.update(config["experiments"][experiment].get("calibration", {}))
+    merged.update(studies.block(config, experiment).get("calibration", {}))
     return merged
 
 
@@ -73,7 +73,7 @@ def problems_in(config: dict[str, Any]) -> list[str]:
 
 def is_learned(config: dict[str, Any], experiment: str, method: str) -> bool:
     """Methods with Adam training, whose learning rate the calibration chooses."""
-    options = config["experiments"][experiment]["methods"].get(method) or {}
+    options = studies.block(config, experiment)["methods"].get(method) or {}
     return "training" in options
 
 

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from lio import calibration, health, metrics, results
+from lio import calibration, health, metrics, results, studies
 from lio.problems import Problem, make_problem
 from lio.provenance import provenance
 
@@ -47,7 +47,7 @@ def bfgs_settings(config: dict[str, Any]) -> BFGSSettings:
 
 
 def problem_of(config: dict[str, Any], experiment: str) -> Problem:
-    block = config["experiments"][experiment]
+    block = studies.block(config, experiment)
     return make_problem(block["problem"], block.get("params"))
 
 
@@ -71,7 +71,7 @@ def sample_data(config: dict[str, Any], experiment: str, n: int, seed: int, path
         problem=experiment,
         n=n,
         seed=seed,
-        **provenance({"experiment": config["experiments"][experiment]}),
+        **provenance({"experiment": studies.block(config, experiment)}),
     )
     results.write_atomic(dataset, path)
 
@@ -95,7 +95,7 @@ def solve(
 
     enable_float64()
     problem = problem_of(config, experiment)
-    block = config["experiments"][experiment]
+    block = studies.block(config, experiment)
     settings = bfgs_settings(config)
     options = dict(block["methods"].get(method_name) or {})
     if calibration_path:
@@ -163,7 +163,7 @@ def calibrate(
     enable_float64()
     problem = problem_of(config, experiment)
     options = calibration.settings(config, experiment)
-    base = dict(config["experiments"][experiment]["methods"][method_name] or {})
+    base = dict(studies.block(config, experiment)["methods"][method_name] or {})
     settings = bfgs_settings(config)
     sets = []
     for path in data_paths:

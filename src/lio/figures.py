@@ -11,6 +11,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -45,9 +46,9 @@ def _style() -> None:
     sns.set_theme(context="paper", style="ticks", font_scale=0.9)
 
 
-def _save(figure, png: str, pdf: str) -> None:
+def _save(figure, png: str, pdf: str, rect=(0, 0, 1, 1)) -> None:
     Path(png).parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    figure.tight_layout(rect=rect)
     figure.savefig(png, dpi=200)
     figure.savefig(pdf)
     plt.close(figure)
@@ -207,3 +208,45 @@ def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
     _method_legend(ax)
     sns.despine(figure)
     _save(figure, png, pdf)
+
+
+def study(frame, reference: dict[str, dict[str, float]] | None, png: str, pdf: str):
+    """A sensitivity study (``lio.studies.table``): Table 2's refined better and equal fractions
+    of each learned method against the studied value, with their bootstrap intervals; the paper's
+    value as a dashed line of the method's colour, the record's value marked on the axis."""
+    _style()
+    refined = frame[(frame["stage"] == "refined") & (frame["method"] != "bfgs")]
+    head = frame.iloc[0]
+    labels = (
+        frame.drop_duplicates("value_index").sort_values("value_index")[["value", "is_record"]]
+    )
+    positions = np.arange(len(labels))
+    figure, axes = plt.subplots(1, 2, figsize=(2 * FIGSIZE[0], RESULT_FIGSIZE[1]), sharey=True)
+    methods = list(dict.fromkeys(refined["method"]))
+    offsets = np.linspace(-0.08, 0.08, len(methods)) if len(methods) > 1 else [0.0]
+    for ax, name, title in zip(axes, ("better", "equal"), ("better than BFGS", "equal to BFGS")):
+        for method, offset in zip(methods, offsets):
+            rows = refined[refined["method"] == method].sort_values("value_index")
+            centre = 100 * rows[name].to_numpy()
+            low, high = 100 * rows[f"{name}_low"].to_numpy(), 100 * rows[f"{name}_high"].to_numpy()
+            color = _color(method)
+            ax.errorbar(rows["value_index"].to_numpy() + offset, centre, yerr=(centre - low, high - centre),
+                        color=color, marker="o", ms=3, lw=1.0, capsize=2,
+                        label=METHOD_LABELS.get(method, method))
+            paper = (reference or {}).get(method, {}).get(name)
+            if paper is not None:
+                ax.axhline(paper, color=color, ls="--", lw=0.8)
+        ax.set_xticks(positions)
+        ax.set_xticklabels([f"{v}\n(record)" if r else str(v) for v, r in labels.itertuples(index=False)],
+                           fontsize="small")
+        ax.set_xlabel(head["setting"])
+        ax.set_title(f"refined, {title} (%)", fontsize="medium")
+        ax.set_ylim(-2, 102)
+    axes[0].set_ylabel("% of problems (95% CI)")
+    figure.suptitle(f"{head['experiment']}: sensitivity to {head['setting']}", fontsize="medium")
+    handles, names = axes[0].get_legend_handles_labels()
+    handles.append(matplotlib.lines.Line2D([], [], color="#444444", ls="--", lw=0.8))
+    names.append("paper (Table 2)")
+    figure.legend(handles, names, loc="lower center", ncol=len(names), frameon=False, fontsize="small")
+    sns.despine(figure)
+    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))

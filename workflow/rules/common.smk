@@ -11,7 +11,7 @@ from snakemake.utils import validate
 CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
 
-from lio import calibration
+from lio import calibration, studies
 from lio.config import problems_in, restore_booleans
 from lio.jobenv import gpu_count, put_first_on_pythonpath
 
@@ -19,13 +19,23 @@ put_first_on_pythonpath(CHECKOUT_SRC)
 
 restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
 validate(config, "../schemas/config.schema.yaml")
-_config_problems = problems_in(config) + calibration.problems_in(config)
+STUDIES = studies.studies_in(config)
+# Every experiment a job can run: the config's, and one per value of each sensitivity study
+# (studies/<study>/v<i>, lio.studies), which the same rules sample, solve and aggregate.
+STUDY_EXPERIMENTS = studies.experiments(config)
+_config_problems = (
+    problems_in(config)
+    + calibration.problems_in(config)
+    + studies.problems_in(config)
+    + [p.replace("experiments.studies/", "studies: ") for p in problems_in({**config, "experiments": STUDY_EXPERIMENTS})]
+)
 if _config_problems:
     raise WorkflowError(
         "config is invalid; nothing was run:\n  - " + "\n  - ".join(_config_problems)
     )
 
 EXPERIMENTS = config["experiments"]
+BLOCKS = {**EXPERIMENTS, **STUDY_EXPERIMENTS}
 # paper_source: record rebuilds the paper from the committed record (paper/data) and nothing else;
 # the publish rules, which would write that record, are then not defined.
 FROM_RECORD = config.get("paper_source", "results") == "record"
@@ -63,7 +73,8 @@ PANELS = ["a", "b", "c", "d"]
 
 
 wildcard_constraints:
-    problem="[a-z][a-z0-9_]*",
+    problem="[a-z][a-z0-9_]*|studies/[a-z][a-z0-9_]*/v[0-9]+",
+    study="[a-z][a-z0-9_]*",
     method="[a-z][a-z0-9_]*",
     n=r"\d+",
     seed=r"\d+",
@@ -73,7 +84,7 @@ wildcard_constraints:
 
 def run_paths(problem):
     """Every run file of one experiment: method x n x seed."""
-    block = EXPERIMENTS[problem]
+    block = BLOCKS[problem]
     return expand(
         "results/{problem}/{method}/n{n}/seed{seed}/result.nc",
         problem=problem,
@@ -89,7 +100,7 @@ def aggregate_paths(wildcards=None):
 
 def figure_data(wildcards):
     """The problem set that panels a (example) and b (landscape) draw: largest n, first seed."""
-    block = EXPERIMENTS[wildcards.problem]
+    block = BLOCKS[wildcards.problem]
     return f"results/{wildcards.problem}/data/n{max(block['ns'])}/seed{block['seeds'][0]}.nc"
 
 
@@ -108,9 +119,26 @@ def all_targets():
             panel=PANELS,
             ext=["png", "pdf"],
         )
+    targets += study_targets()
     if PUBLISH:
         targets += record_targets()
     return targets + PAPER.targets()
+
+
+def study_targets():
+    return expand(
+        "results/studies/{study}/{name}", study=list(STUDIES), name=["table.csv", "table.md", "figure.png", "figure.pdf"]
+    )
+
+
+def study_inputs(wildcards):
+    return studies.inputs(config, STUDIES[wildcards.study])
+
+
+def study_calibration(wildcards):
+    study = STUDIES[wildcards.study]
+    method = studies.calibrated_method(config, study)
+    return [f"results/{study.experiment}/calibration/{method}.json"] if method else []
 
 
 def record_targets():
@@ -136,9 +164,13 @@ def calibrated(problem, method):
 
 
 def calibration_input(wildcards):
-    """The calibration file a solve job reads its learning rate from (none: the config's)."""
-    if calibrated(wildcards.problem, wildcards.method):
-        return f"results/{wildcards.problem}/calibration/{wildcards.method}.json"
+    """The calibration file a solve job reads its learning rate from (none: the config's).
+    A study value trains at its base experiment's calibrated rate, unless it varies that rate."""
+    base = studies.base_of(config, wildcards.problem)
+    if studies.varies_learning_rate(config, wildcards.problem, wildcards.method):
+        return []
+    if calibrated(base, wildcards.method):
+        return f"results/{base}/calibration/{wildcards.method}.json"
     return []
 
 
@@ -189,7 +221,7 @@ def canonical(value):
 
 def problem_params(wildcards):
     """What determines a problem set: changing it reruns sampling and everything after."""
-    block = EXPERIMENTS[wildcards.problem]
+    block = BLOCKS[wildcards.problem]
     return canonical({"problem": block["problem"], "params": block.get("params", {})})
 
 
@@ -197,7 +229,7 @@ def method_params(wildcards):
     """What determines one run: changing it reruns exactly the affected solve jobs."""
     return canonical(
         {
-            "options": EXPERIMENTS[wildcards.problem]["methods"][wildcards.method] or {},
+            "options": BLOCKS[wildcards.problem]["methods"][wildcards.method] or {},
             "bfgs": config.get("bfgs", {}),
         }
     )
@@ -208,7 +240,7 @@ def run_paths_of(wildcards):
 
 
 def figure_options(wildcards):
-    block = EXPERIMENTS[wildcards.problem]
+    block = BLOCKS[wildcards.problem]
     defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001, "landscape_parameter": 0}
     return canonical({**defaults, **block.get("figures", {})})
 

@@ -17,10 +17,14 @@ def key():
 
 @pytest.fixture(scope="session")
 def finished(tmp_path_factory):
-    """A scratch copy of the repository after a complete real run of tests/data/tiny.yaml."""
+    """A scratch copy of the repository after a complete real run of tests/data/tiny.yaml,
+    with the two tiny sensitivity studies of tests/data/tiny_studies.yaml."""
     from tests.workflow_helpers import ROOT, scratch_copy, snakemake
 
     workdir = scratch_copy(tmp_path_factory.mktemp("workflow"))
-    result = snakemake(workdir, "--cores", "2", configfile=ROOT / "tests/data/tiny.yaml")
+    result = snakemake(
+        workdir, "--cores", "2", "--configfile", str(ROOT / "tests/data/tiny.yaml"),
+        str(ROOT / "tests/data/tiny_studies.yaml"),
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir

@@ -61,7 +61,10 @@ def test_logs_and_benchmarks_are_written(finished):
 
 
 def test_second_run_has_nothing_to_do(finished):
-    result = snakemake(finished, "-n", "--cores", "1", configfile=ROOT / "tests/data/tiny.yaml")
+    result = snakemake(
+        finished, "-n", "--cores", "1", "--configfile", str(ROOT / "tests/data/tiny.yaml"),
+        str(ROOT / "tests/data/tiny_studies.yaml"),
+    )
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 

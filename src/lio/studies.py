@@ -228,6 +228,7 @@ def table(config: dict[str, Any], study: Study, aggregate_paths: list[str], cali
     Columns: value (its label), value_index, is_record (the record's own value), then the
     columns of ``lio.metrics.fractions`` (method, stage, better [low, high], equal, ...).
     """
+    import numpy as np
     import pandas as pd
 
     from lio import metrics, results
@@ -244,6 +245,7 @@ def table(config: dict[str, Any], study: Study, aggregate_paths: list[str], cali
             path, experiment = aggregate_paths[index], experiment_name(study.name, index)
         dataset = results.open_dataset(path)
         problem = problem_of(config, experiment)
+        shas = " ".join(sorted({str(v) for v in np.unique(dataset["git_sha"].values) if str(v)}))
         for stage in ("refined", "unrefined"):
             frame = metrics.fractions(
                 dataset,
@@ -255,6 +257,7 @@ def table(config: dict[str, Any], study: Study, aggregate_paths: list[str], cali
                 problem=problem,
                 same_minimum=options.get("same_minimum", 1e-4),
             )
+            frame["git_sha"] = shas  # the commits of the runs (publish refuses -dirty ones)
             frame.insert(0, "is_record", _same(value, recorded))
             frame.insert(0, "value_index", index)
             frame.insert(0, "value", value_label(value))

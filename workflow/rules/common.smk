@@ -146,6 +146,7 @@ def record_targets():
     targets = expand("paper/data/table2.{ext}", ext=["csv", "md", "tex"])
     targets.append("paper/data/benchmarks.csv")
     targets += RECORD.record_calibration_files
+    targets += RECORD.record_study_files
     if RECORD.record_calibration_files:
         targets += ["paper/data/calibration.csv", "paper/data/calibration.md"]
     for problem in EXPERIMENTS:

@@ -35,6 +35,7 @@ rule paper_generated:
         aggregates=PAPER.aggregates,
         benchmarks=PAPER.benchmarks,
         calibration=PAPER.calibration,
+        studies=PAPER.study_tables,
         reference="paper/reference.yaml",
     output:
         numbers=PAPER.generated("numbers.tex"),
@@ -48,10 +49,11 @@ rule paper_generated:
         cost_csv=report(PAPER.generated("cost.csv"), caption="../report/cost.rst", category="Tables"),
         experiments=PAPER.generated("experiments.tex"),
         summary=PAPER.generated("summary.tex"),
+        sensitivity=PAPER.generated("sensitivity.tex"),
     log:
         "results/logs/paper/generated.log",
     params:
-        figures=PAPER.figures,  # the panel files the sections include: a change reruns this rule
+        figures=PAPER.figures + PAPER.study_figures,  # the figures the sections include: a change reruns this rule
         code=PAPER_CODE,
     conda:
         "../envs/lio.yaml"
@@ -83,7 +85,7 @@ rule paper_pdf:
         bibliography="paper/refs.bib",
         sections=PAPER.sections,
         generated=PAPER.tex_inputs,
-        figures=PAPER.figures,
+        figures=PAPER.figures + PAPER.study_figures,
     output:
         report(PAPER.pdf, caption="../report/paper.rst", category="Paper"),
     log:

@@ -14,6 +14,8 @@ if not FROM_RECORD:
         publish_calibration,
         publish_benchmarks,
         publish_figure,
+        publish_study_table,
+        publish_study_figure,
 
     rule publish:
         input:
@@ -53,6 +55,36 @@ if not FROM_RECORD:
             "paper/data/benchmarks.csv",
         log:
             "results/logs/publish_benchmarks.log",
+        conda:
+            "../envs/lio.yaml"
+        script:
+            "../scripts/publish.py"
+
+    rule publish_study_table:
+        input:
+            "results/studies/{study}/table.{format}",
+        output:
+            "paper/data/studies/{study}.{format}",
+        log:
+            "results/logs/studies/publish_{study}_{format}.log",
+        params:
+            allow_uncommitted=config.get("publish_allow_uncommitted", False),
+        wildcard_constraints:
+            format="csv|md",
+        conda:
+            "../envs/lio.yaml"
+        script:
+            "../scripts/publish.py"
+
+    rule publish_study_figure:
+        input:
+            "results/studies/{study}/figure.{format}",
+        output:
+            "paper/figures/studies/{study}.{format}",
+        log:
+            "results/logs/studies/publish_{study}_figure_{format}.log",
+        wildcard_constraints:
+            format="png|pdf",
         conda:
             "../envs/lio.yaml"
         script:

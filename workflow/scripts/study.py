@@ -20,5 +20,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
     experiment = studies.studies_in(config)[name].experiment
     with open(snakemake.input.reference) as stream:  # noqa: F821
         reference = yaml.safe_load(stream)["experiments"].get(experiment, {}).get("table2")
-    figures.study(pd.read_csv(out.csv), reference, out.png, out.pdf)
+    figures.study(pd.read_csv(out.csv, dtype={"value": str}), reference, out.png, out.pdf)
     print(open(out.markdown).read())

@@ -41,6 +41,7 @@ class Layout:
     publishing: bool  # this run writes the record (publish rules); else a committed one is read
     tex: bool
     calibrated_pairs: tuple[tuple[str, str], ...] = ()  # (experiment, method) trained at a calibrated rate
+    studies: tuple[str, ...] = ()  # sensitivity studies (lio.studies) the report shows
 
     @property
     def calibrated(self) -> bool:
@@ -109,6 +110,33 @@ class Layout:
         return paths
 
     @property
+    def study_tables(self) -> list[str]:
+        if self.record:
+            return [f"paper/data/studies/{s}.csv" for s in self.studies]
+        return [f"results/studies/{s}/table.csv" for s in self.studies]
+
+    @property
+    def record_study_files(self) -> list[str]:
+        """What `snakemake publish` writes of the studies: tables and figures."""
+        return [
+            path
+            for s in self.studies
+            for path in (f"paper/data/studies/{s}.csv", f"paper/data/studies/{s}.md",
+                         f"paper/figures/studies/{s}.png", f"paper/figures/studies/{s}.pdf")
+        ]
+
+    @property
+    def study_figures(self) -> list[str]:
+        """One figure per study, in the order of ``studies`` (PDF; PNG in a record without it)."""
+        if not self.record:
+            return [f"results/studies/{s}/figure.pdf" for s in self.studies]
+        paths = []
+        for s in self.studies:
+            pdf = f"paper/figures/studies/{s}.pdf"
+            paths.append(pdf if self.publishing or Path(pdf).exists() else pdf[:-3] + "png")
+        return paths
+
+    @property
     def sections(self) -> list[str]:
         """Hand-written descriptions paper/experiments/{experiment}.tex (optional)."""
         return [
@@ -134,6 +162,7 @@ class Layout:
             "experiments",
             "summary",
             "constants",
+            "sensitivity",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 
@@ -184,6 +213,9 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
     if publishing is None:
         publishing = bool(config.get("publish", False))
     publishing = publishing and not from_record
+    studies = [block.get("name") for block in config.get("studies") or []]
+    if from_record:  # the studies the committed record holds (one written before them has none)
+        studies = [s for s in studies if Path(f"paper/data/studies/{s}.csv").exists()]
     return Layout(
         experiments=tuple(experiments),
         runs=runs,
@@ -196,6 +228,7 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
             for m in config["experiments"][e]["methods"]
             if calibration.settings(config, e)["enabled"] and calibration.is_learned(config, e, m)
         ),
+        studies=tuple(studies),
     )
 
 

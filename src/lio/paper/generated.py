@@ -550,8 +550,11 @@ def write_generated(
     reference_path: str,
     outputs: dict[str, str],
     calibration_path: str | None = None,
+    study_paths: Sequence[str] = (),
 ) -> None:
-    """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections and summary."""
+    """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections, summary and
+    the sensitivity section (from the study tables)."""
+    from lio.paper.sensitivity import read_tables, sensitivity_section
     from lio.paper.observations import observations, observations_tabular, summary_config
     from lio.problems import make_problem
     from lio.results import open_dataset
@@ -595,6 +598,13 @@ def write_generated(
         ),
         "experiments": experiment_sections(experiments, figures, layout.directory, methods),
         "summary": summary(table, experiments, reference),
+        "sensitivity": sensitivity_section(
+            read_tables(study_paths),
+            dict(zip(layout.studies, layout.study_figures)),
+            layout.directory,
+            reference,
+            {e: macro(e, "Title") for e in experiments},
+        ),
     }
     for name, text in texts.items():
         write_text(outputs[name], text)

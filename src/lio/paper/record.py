@@ -48,6 +48,22 @@ def publish_aggregate(source: str | Path, out: str | Path, allow_uncommitted: bo
     copy_atomically(source, out)
 
 
+def publish_study_table(source: str | Path, out: str | Path, allow_uncommitted: bool = False) -> None:
+    """Copy one sensitivity study's table into the record, refusing runs of an uncommitted tree
+    (its ``git_sha`` column lists the commits of the runs behind each row)."""
+    import pandas as pd
+
+    shas = sorted({sha for cell in pd.read_csv(source)["git_sha"].dropna() for sha in str(cell).split()})
+    dirty = [sha for sha in shas if sha.endswith("-dirty")]
+    if dirty and not allow_uncommitted:
+        raise ValueError(
+            f"publish: {source} holds runs made from an uncommitted tree ({', '.join(dirty)}). "
+            "A record must be reproducible from a commit: commit your changes, rerun the study, "
+            "then publish (`publish_allow_uncommitted: true` overrides this)."
+        )
+    copy_atomically(source, out)
+
+
 def copy_atomically(source: str | Path, out: str | Path) -> None:
     """Copy ``source`` to ``out`` via a temporary file beside it: ``out`` is never half-written."""
     write_atomically(out, Path(source).read_bytes())

@@ -138,3 +138,30 @@ def test_study_tables_and_figures(finished):
         assert (finished / f"results/studies/{name}/figure.png").stat().st_size > 10_000
         assert (finished / f"results/studies/{name}/figure.pdf").read_bytes().startswith(b"%PDF")
         assert "| value | method |" in (finished / f"results/studies/{name}/table.md").read_text()
+
+
+def test_the_report_section_says_where_the_papers_value_is_within_reach():
+    from lio.paper.sensitivity import findings, robustness_tabular, sensitivity_section
+
+    rows = []
+    for index, (value, better) in enumerate([("5", 0.80), ("10", 0.40), ("20", 0.20)]):
+        for stage in ("refined", "unrefined"):
+            rows.append({"study": "width", "experiment": "wavepacket", "setting": "params.width",
+                         "value": value, "value_index": index, "is_record": value == "10",
+                         "method": "reparameterized", "stage": stage, "groups": 8, "better": better,
+                         "better_low": better - 0.1, "better_high": better + 0.1, "equal": 0.0,
+                         "equal_low": 0.0, "equal_high": 0.0})
+    frame = pd.DataFrame(rows)
+    reference = {"wavepacket": {"table2": {"reparameterized": {"better": 86.0, "equal": 1.8}}}}
+    (found,) = findings({"width": frame}, reference)
+    assert found["record"][1] == pytest.approx(40.0)
+    assert (found["low"][0], found["high"][0]) == ("20", "5")
+    assert found["reach"] == "yes: 5"  # 86 lies in [70, 90]
+    far = {"wavepacket": {"table2": {"reparameterized": {"better": 99.0}}}}
+    assert findings({"width": frame}, far)[0]["reach"] == "no (80.0 at 5)"
+    table = robustness_tabular([found], {"wavepacket": "Wave packet"})
+    assert "Wave packet & \\texttt{params.width} & Reparameterized & 40.0 & 20.0 (20) -- 80.0 (5) & 86.0 & yes: 5" in table
+    section = sensitivity_section({"width": frame}, {"width": "results/studies/width/figure.pdf"},
+                                  "results/paper", reference, {"wavepacket": "Wave packet"})
+    assert "\\includegraphics[width=\\linewidth]{../studies/width/figure.pdf}" in section
+    assert "40.0\\,\\% at 10 (record)" in section and "8 $(n, \\text{seed})$ groups per value" in section

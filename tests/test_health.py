@@ -86,3 +86,32 @@ def test_exact_comparison_splits_what_the_tolerance_calls_equal():
     both = table.assign(stage="unrefined")
     markdown = health_markdown(pd.concat([table, both]))
     assert "| wavepacket | reparameterized | 0.0% | " in markdown and "50.0% / 25.0%" in markdown
+
+
+def test_pinned_share_pooled_over_problems_and_the_sizes_where_it_lives():
+    """Two groups, n = 2 (one of two pinned) and n = 8 (none): the mean over groups is 25 %, the
+    share of all ten problems 10 %, and only the n = 2 group is above the degenerate share."""
+    dims = ("solver", "n", "seed", "example")
+    solution = np.full((2, 2, 1, 8, 1), np.nan)
+    truth = np.full_like(solution, np.nan)
+    solution[:, 0, 0, :2, 0], truth[:, 0, 0, :2, 0] = [224.0, 100.0], [200.0, 110.0]
+    solution[:, 1, 0, :, 0] = truth[:, 1, 0, :, 0] = np.linspace(50, 200, 8)
+    loss = np.where(np.isnan(solution[..., 0]), np.nan, 1.0)
+    dataset = xr.Dataset(
+        {"loss_refined": (dims, loss), "loss_unrefined": (dims, loss),
+         "solution_refined": ((*dims, "parameter"), solution),
+         "solution_unrefined": ((*dims, "parameter"), solution),
+         "truth": ((*dims, "parameter"), truth)},
+        coords={"solver": ["bfgs", "reparameterized"], "n": [2, 8], "seed": [0]},
+    )
+    row = fractions(dataset, "unrefined", 1e-6, 1e-12, 20, 0.95, problem=WavePacket()).iloc[1]
+    assert row.pinned == pytest.approx(0.25) and row.pinned_pooled == pytest.approx(0.1)
+    assert row.pinned_ns == "2"
+
+    from lio.paper.generated import pinning_notes
+
+    table = fractions(dataset, "unrefined", 1e-6, 1e-12, 20, 0.95, problem=WavePacket())
+    table.insert(0, "experiment", "wavepacket")
+    note = pinning_notes(table[table["method"] != "bfgs"], ["wavepacket"])
+    assert r"25.0\,\% pinned as a mean" in note and r"10.0\,\% of all its problems" in note
+    assert r"$n \in \{2\}$" in note

@@ -51,7 +51,9 @@ def fractions(
     reached one point, whatever their losses' last digits say). With ``problem`` (for its box
     and basin test) the rows also carry the training health of ``lio.health`` (``pinned``,
     ``outside``, ``in_basin``: fractions; ``spread``, ``error``: per-group values; means over
-    the groups) and ``degenerate``, the number of degenerate groups; BFGS gets a row of its
+    the groups), ``degenerate``, the number of degenerate groups, ``pinned_pooled``, the share
+    of all problems pinned (groups weighted by n), and ``pinned_ns``, the sizes n of the groups
+    with more than the degenerate share pinned; BFGS gets a row of its
     own with these (its better/equal are NaN).
 
     Args:
@@ -99,7 +101,7 @@ def fractions(
                     estimate = solution.sel(group).values[: int(n)]
                     truth = aggregate["truth"].sel({"solver": method, **group}).values[: int(n)]
                     basin = problem.in_basin(estimate, truth)
-                    healths.append(health.run_summary(estimate, truth, lower, upper, basin))
+                    healths.append(health.run_summary(estimate, truth, lower, upper, basin) | {"n": int(n)})
                 picks = rng.integers(0, int(n), size=(resamples, int(n)))
                 for name, flag in flags.items():
                     points.setdefault(name, []).append(float(flag.mean()))
@@ -121,6 +123,14 @@ def fractions(
             for name in health.RUN_METRICS:
                 row[name] = float(np.nanmean([h[name] for h in healths]))
             row["degenerate"] = int(sum(health.is_degenerate(h) for h in healths))
+            # ``pinned`` weighs every (n, seed) group alike, so a pinned half of an n = 2 run
+            # counts as much as one of n = 256: the share of all problems, and the sizes n of
+            # the groups above the degenerate share, say where the pinning lives.
+            sizes = np.array([h["n"] for h in healths], float)
+            row["pinned_pooled"] = float(np.sum([h["pinned"] for h in healths] * sizes) / sizes.sum())
+            row["pinned_ns"] = " ".join(
+                str(n) for n in sorted({h["n"] for h in healths if h["pinned"] > health.DEGENERATE_PINNED})
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

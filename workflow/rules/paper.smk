@@ -50,6 +50,7 @@ rule paper_generated:
         experiments=PAPER.generated("experiments.tex"),
         summary=PAPER.generated("summary.tex"),
         sensitivity=PAPER.generated("sensitivity.tex"),
+        pinning=PAPER.generated("pinning.tex"),
     log:
         "results/logs/paper/generated.log",
     params:

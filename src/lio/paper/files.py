@@ -163,6 +163,7 @@ class Layout:
             "summary",
             "constants",
             "sensitivity",
+            "pinning",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 

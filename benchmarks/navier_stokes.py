@@ -30,7 +30,7 @@ from common import median_time  # noqa: E402
 from lio.methods import BFGSSettings  # noqa: E402
 from lio.methods.bfgs import STATUS, bfgs_on_problems  # noqa: E402
 from lio.methods.networks import SolverNetwork  # noqa: E402
-from lio.problems.navier_stokes import NavierStokes  # noqa: E402
+from lio.problems.paper.navier_stokes import NavierStokes  # noqa: E402
 from lio.provenance import device, provenance  # noqa: E402
 
 # Paper §4.4: four 2D convolutions and two dense layers.

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lio.problems.kuramoto_sivashinsky import KuramotoSivashinsky
+from lio.problems.paper.kuramoto_sivashinsky import KuramotoSivashinsky
 
 PROBLEM = KuramotoSivashinsky()
 # A short, smooth run (two frames up to t = 2) for the checks that need many rollouts.

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lio.problems.fluid import FlowSolver, MACGrid
-from lio.problems.navier_stokes import NavierStokes
+from lio.problems.paper.fluid import FlowSolver, MACGrid
+from lio.problems.paper.navier_stokes import NavierStokes
 
 # The CI-sized problem: 16^2 cells, 14 steps of dt = 4 to t = 56.
 TINY = NavierStokes(resolution=16, dt=4.0)

@@ -276,7 +276,7 @@ def _source_digest(*relative):
 
 
 # Code each stage depends on (figure code is kept apart so restyling never reruns training).
-COMPUTE_CODE = _source_digest("problems/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
+COMPUTE_CODE = _source_digest("problems/**/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
 FIGURE_CODE = _source_digest("figures.py", "results.py")
 TABLE_CODE = _source_digest("metrics.py", "results.py")
 PAPER_CODE = _source_digest("paper/*.py", "metrics.py", "results.py")

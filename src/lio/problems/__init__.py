@@ -1,12 +1,12 @@
 """Problem registry: one simulator per module, one line here per problem."""
 
 from lio.problems.base import Problem, ProblemSet
-from lio.problems.billiards import Billiards
-from lio.problems.kuramoto_sivashinsky import KuramotoSivashinsky
-from lio.problems.navier_stokes import NavierStokes
-from lio.problems.oscillator import DampedOscillator
+from lio.problems.paper.billiards import Billiards
+from lio.problems.paper.kuramoto_sivashinsky import KuramotoSivashinsky
+from lio.problems.paper.navier_stokes import NavierStokes
+from lio.problems.examples.oscillator import DampedOscillator
 from lio.problems.schema import as_field_values, parameter_errors, params_schema
-from lio.problems.wavepacket import WavePacket
+from lio.problems.paper.wavepacket import WavePacket
 
 PROBLEMS: dict[str, type[Problem]] = {
     "wavepacket": WavePacket,

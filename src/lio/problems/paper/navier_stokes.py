@@ -10,7 +10,7 @@ from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from lio.problems.base import Problem, ProblemSet
-from lio.problems.fluid import DENSE_MAX_RESOLUTION, FlowSolver, MACGrid
+from lio.problems.paper.fluid import DENSE_MAX_RESOLUTION, FlowSolver, MACGrid
 
 
 def _as_tuples(value) -> tuple:
@@ -48,7 +48,7 @@ class NavierStokes(Problem):
         cg_rtol, cg_max_iterations: CG's stop. checkpoint: rematerialise steps in reverse mode.
 
     Notes:
-        Staggered MAC grid (``lio.problems.fluid``): semi-Lagrangian advection (explicit Euler
+        Staggered MAC grid (``lio.problems.paper.fluid``): semi-Lagrangian advection (explicit Euler
         back-trace, bilinear), explicit viscosity, and a pressure projection. The projection's
         SPD system is solved by a product with its precomputed dense inverse (``dense``, exact,
         the gradient is the transposed product) or matrix-free by ``jax.scipy.sparse.linalg.cg``

@@ -1,6 +1,6 @@
 """A small differentiable 2D incompressible flow solver on a staggered (MAC) grid.
 
-Generic pieces used by :mod:`lio.problems.navier_stokes`: a square grid of ``resolution``
+Generic pieces used by :mod:`lio.problems.paper.navier_stokes`: a square grid of ``resolution``
 cells over ``[0, size]^2`` with static solid obstacles, closed (free-slip) or periodic
 boundaries, semi-Lagrangian (or MacCormack) advection, explicit viscosity, and a pressure
 projection solved by a precomputed dense inverse or matrix-free by conjugate gradients; both

@@ -53,7 +53,13 @@ def publish_study_table(source: str | Path, out: str | Path, allow_uncommitted: 
     (its ``git_sha`` column lists the commits of the runs behind each row)."""
     import pandas as pd
 
-    shas = sorted({sha for cell in pd.read_csv(source)["git_sha"].dropna() for sha in str(cell).split()})
+    table = pd.read_csv(source)
+    if "git_sha" not in table.columns:
+        raise ValueError(
+            f"publish: {source} has no git_sha column (written by an older lio), so its runs' "
+            "commits are unknown; rerun the study's table (delete it and rerun the study target)."
+        )
+    shas = sorted({sha for cell in table["git_sha"].dropna() for sha in str(cell).split()})
     dirty = [sha for sha in shas if sha.endswith("-dirty")]
     if dirty and not allow_uncommitted:
         raise ValueError(

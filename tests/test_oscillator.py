@@ -124,6 +124,7 @@ TINY = {
         }
     },
     "comparison": {"bootstrap_resamples": 50},
+    "studies": [],  # the full config's studies vary experiments this run drops
 }
 
 

@@ -145,7 +145,8 @@ def problems_in(config: dict[str, Any]) -> list[str]:
         if study.experiment not in experiments_:
             problems.append(
                 f"{where}.experiment: {study.experiment!r} is not an experiment; expected one of "
-                f"{sorted(experiments_)}"
+                f"{sorted(experiments_)}; drop the study, or give `studies: []` in a later config "
+                "file to run none"
             )
             continue
         base = experiments_[study.experiment]

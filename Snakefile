@@ -5,7 +5,7 @@
 #   snakemake --cores 1 --config paper_source=record        # paper/main.pdf from the committed record
 from snakemake.utils import min_version
 
-min_version("9.0")
+min_version("9.27")
 
 
 configfile: "config/config.yaml"

@@ -222,25 +222,31 @@ def aggregate(config: dict[str, Any], paths: list[str], out_path: str) -> None:
     results.write_atomic(results.aggregate(paths, allow_mixed_settings=allow), out_path)
 
 
+def stage_fractions(dataset, problem: Problem, options: dict[str, Any]) -> list[pd.DataFrame]:
+    """``lio.metrics.fractions`` of one aggregate, refined then unrefined, under the comparison
+    block ``options`` (tolerances, bootstrap, same-minimum distance)."""
+    return [
+        metrics.fractions(
+            dataset,
+            stage,
+            rtol=options["rtol"],
+            atol=options["atol"],
+            resamples=options["bootstrap_resamples"],
+            confidence=options["confidence"],
+            problem=problem,
+            same_minimum=options.get("same_minimum", 1e-4),
+        )
+        for stage in ("refined", "unrefined")
+    ]
+
+
 def comparison_table(config: dict[str, Any], aggregate_paths: dict[str, str]) -> pd.DataFrame:
     """Better/equal fractions (refined and unrefined) for every experiment, with the exact
     comparison and the training health of every method (``lio.metrics.fractions``)."""
-    options = config["comparison"]
     frames = []
     for experiment, path in aggregate_paths.items():
         dataset = results.open_dataset(path)
-        problem = problem_of(config, experiment)
-        for stage in ("refined", "unrefined"):
-            frame = metrics.fractions(
-                dataset,
-                stage,
-                rtol=options["rtol"],
-                atol=options["atol"],
-                resamples=options["bootstrap_resamples"],
-                confidence=options["confidence"],
-                problem=problem,
-                same_minimum=options.get("same_minimum", 1e-4),
-            )
+        for frame in stage_fractions(dataset, problem_of(config, experiment), config["comparison"]):
             frame.insert(0, "experiment", experiment)
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -232,8 +232,8 @@ def table(config: dict[str, Any], study: Study, aggregate_paths: list[str], cali
     import numpy as np
     import pandas as pd
 
-    from lio import metrics, results
-    from lio.experiment import problem_of
+    from lio import results
+    from lio.experiment import problem_of, stage_fractions
 
     options = dict(config["comparison"])
     recorded = record_value(config, study, calibration_path)
@@ -247,17 +247,7 @@ def table(config: dict[str, Any], study: Study, aggregate_paths: list[str], cali
         dataset = results.open_dataset(path)
         problem = problem_of(config, experiment)
         shas = " ".join(sorted({str(v) for v in np.unique(dataset["git_sha"].values) if str(v)}))
-        for stage in ("refined", "unrefined"):
-            frame = metrics.fractions(
-                dataset,
-                stage,
-                rtol=options["rtol"],
-                atol=options["atol"],
-                resamples=options["bootstrap_resamples"],
-                confidence=options["confidence"],
-                problem=problem,
-                same_minimum=options.get("same_minimum", 1e-4),
-            )
+        for frame in stage_fractions(dataset, problem, options):
             frame["git_sha"] = shas  # the commits of the runs (publish refuses -dirty ones)
             frame.insert(0, "is_record", _same(value, recorded))
             frame.insert(0, "value_index", index)

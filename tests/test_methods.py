@@ -120,5 +120,5 @@ def test_bad_method_config_is_named(name, options, match):
 def test_bad_network_kind_is_named(setting):
     problem, problems, _, key = setting
     method = make_method("reparameterized", {"network": {"kind": "transformer"}}, BFGSSettings())
-    with pytest.raises(ValueError, match=r"network kind 'transformer' is not known; expected one of \['conv', 'mlp'\]"):
+    with pytest.raises(ValueError, match=r"network kind 'transformer' is not known; expected one of \['conv', 'mlp', 'unet'\]"):
         method.solve(problem, problems, None, key)

@@ -1,7 +1,7 @@
 """Standard networks: the off-the-shelf architectures the paper uses, built from a config spec.
 
 A *solver network* maps ``(observed, condition)`` of one problem to an unbounded vector ``z`` of
-the problem's parameter count; ``bounded`` maps ``z`` onto the parameter box with a scaled tanh.
+the problem's parameter count (a U-Net: an image, flattened); ``bounded`` maps ``z`` onto the parameter box with a scaled tanh.
 A *surrogate* maps ``(solution, condition)`` to a predicted observation.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jaxtyping import Array
 
@@ -103,6 +104,64 @@ class ConvNet(nn.Module):
         return nn.Dense(self.out_features)(x)
 
 
+class UNet(nn.Module):
+    """Encoder-decoder with skip connections (Ronneberger et al. 2015) for image-valued unknowns.
+
+    Maps a 2D input (an imaging problem's ``network_input``, e.g. a filtered back-projection,
+    ``(height, width)`` or with ``channels_last`` ``(height, width, c)``) to an image of the
+    solution's shape, flattened to ``out_features`` values. Per level: two conv + batch norm +
+    ReLU; down by 2x2 max-pooling, up by a stride-2 transposed conv and the level's skip. A
+    known condition enters as constant extra input channels.
+    """
+
+    features: Sequence[int]
+    out_features: int
+    solution_shape: tuple[int, ...] = ()
+    kernel_size: int = 3
+    channels_last: bool = False
+
+    @nn.compact
+    def __call__(self, observed: Array, condition: Array, train: bool) -> Array:
+        x = observed if self.channels_last else observed[..., None]
+        if x.ndim != 4 or tuple(x.shape[1:3]) != tuple(self.solution_shape[:2]):
+            raise ValueError(
+                f"unet: its input has shape {tuple(observed.shape[1:])} and the solution "
+                f"{self.solution_shape}; expected a 2D input on the solution's grid. Give the "
+                "problem a network_input (e.g. a classical reconstruction) on that grid."
+            )
+        levels = len(self.features)
+        if any(s % 2 ** (levels - 1) for s in x.shape[1:3]):
+            raise ValueError(
+                f"unet: {levels} levels halve the grid {levels - 1} times, so its sides "
+                f"{tuple(x.shape[1:3])} must be divisible by {2 ** (levels - 1)}; use fewer "
+                "features (levels) or a grid that is."
+            )
+        if condition.shape[-1]:
+            constant = jnp.broadcast_to(
+                condition[:, None, None, :], (*x.shape[:3], condition.shape[-1])
+            )
+            x = jnp.concatenate([x, constant.astype(x.dtype)], axis=-1)
+
+        def block(x, width):
+            for _ in range(2):
+                x = nn.Conv(width, (self.kernel_size,) * 2)(x)
+                x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+                x = nn.relu(x)
+            return x
+
+        skips = []
+        for width in self.features[:-1]:
+            x = block(x, width)
+            skips.append(x)
+            x = max_pool(x, (2, 2))
+        x = block(x, self.features[-1])
+        for width, skip in zip(reversed(self.features[:-1]), reversed(skips), strict=True):
+            x = nn.ConvTranspose(width, (2, 2), strides=(2, 2))(x)
+            x = block(jnp.concatenate([x, skip], axis=-1), width)
+        x = nn.Conv(1, (1, 1))(x)
+        return x.reshape(x.shape[0], -1)
+
+
 class MLP(nn.Module):
     """Fully connected network with optional positional encoding of its inputs."""
 
@@ -121,7 +180,7 @@ class MLP(nn.Module):
         return nn.Dense(self.out_features)(x)
 
 
-NETWORKS = {"conv": ConvNet, "mlp": MLP}
+NETWORKS = {"conv": ConvNet, "mlp": MLP, "unet": UNet}
 
 
 def _hashable(spec: dict[str, Any]) -> dict[str, Any]:
@@ -131,12 +190,16 @@ def _hashable(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_network(
-    spec: dict[str, Any], out_features: int, channels_last: bool = False
+    spec: dict[str, Any],
+    out_features: int,
+    channels_last: bool = False,
+    solution_shape: tuple[int, ...] = (),
 ) -> nn.Module:
-    """Instantiate a network from a config spec ``{kind: conv|mlp, ...}``.
+    """Instantiate a network from a config spec ``{kind: conv|mlp|unet, ...}``.
 
-    ``channels_last`` (from ``Problem.observation_channels``) tells a conv network that the
-    observation's last axis is channels; an MLP flattens the observation either way.
+    ``channels_last`` (from ``Problem.observation_channels``) tells a conv network or U-Net
+    that the observation's last axis is channels; an MLP flattens the observation either way.
+    ``solution_shape`` (``Problem.solution_shape``) is the grid a U-Net's output image has.
     """
     spec = _hashable(spec)
     kind = spec.pop("kind", None)
@@ -149,8 +212,15 @@ def build_network(
             f"mlp activation {spec['activation']!r} is not known; expected one of "
             f"{sorted(ACTIVATIONS)}."
         )
-    if kind == "conv":
+    if kind in ("conv", "unet"):
         spec["channels_last"] = channels_last
+    if kind == "unet":
+        if len(solution_shape) != 2 or int(np.prod(solution_shape)) != out_features:
+            raise ValueError(
+                f"network kind 'unet' makes an image, but the solution has shape "
+                f"{tuple(solution_shape)}; use kind conv or mlp for a vector of parameters."
+            )
+        spec["solution_shape"] = tuple(solution_shape)
     try:
         return NETWORKS[kind](out_features=out_features, **spec)
     except TypeError as error:

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from lio import quality
 from lio.health import is_degenerate
 from lio.methods.base import STATUS, Estimate
 from lio.problems.base import Problem, ProblemSet
 
 HEALTH_NAMES = {  # lio.health's per-example diagnostics
-    "pinned": "estimate within lio.health.EDGE_MARGIN of the parameter box's edge (1 = yes)",
+    "pinned": "estimate at the parameter box's edge where the truth is not (lio.health; 1 = yes)",
     "outside": "estimate outside the parameter box (1 = yes)",
     "error": "max over parameters of |estimate - truth| / box width",
     "in_basin": "estimate in the hidden truth's basin (Problem.in_basin; 1 = yes)",
@@ -65,6 +66,11 @@ VARIABLE_ATTRS: dict[str, dict[str, Any]] = {
         f"{name}_{stage}": {"long_name": description, "units": "1"}
         for stage in STAGES
         for name, description in HEALTH_NAMES.items()
+    },
+    **{
+        f"{name}_{stage}": {"long_name": f"{description}, {meaning}", "units": quality.UNITS[name]}
+        for stage, meaning in STAGES.items()
+        for name, description in quality.LONG_NAMES.items()
     },
 }
 
@@ -170,6 +176,8 @@ def run_to_dataset(
         health_attrs.update({f"health_{stage}_{k}": float(v) for k, v in summary.items()})
         health_attrs[f"degenerate_{stage}"] = int(is_degenerate(summary))
     for stage, estimate in (("unrefined", unrefined), ("refined", refined)):
+        for name, values in problem.quality(estimate.solution, np.asarray(problems.solution)).items():
+            per_example[f"{name}_{stage}"] = (("example",), np.asarray(values, float))
         per_example[f"solution_{stage}"] = (("example", "parameter"), estimate.solution)
         per_example[f"loss_{stage}"] = (("example",), estimate.loss)
         per_example[f"status_{stage}"] = (("example",), estimate.status.astype(np.int8))
@@ -257,6 +265,9 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
         data[f"solution_{stage}"] = full((examples, len(parameters)), np.nan)
         data[f"status_{stage}"] = full((examples,), PADDING, np.int8)
         data[f"iterations_{stage}"] = full((examples,), PADDING, np.int32)
+        for name in quality.HIGHER_IS_BETTER:  # the image problems' truth metrics
+            if f"{name}_{stage}" in runs[0]:
+                data[f"{name}_{stage}"] = full((examples,), np.nan)
     provenance = {key: full((), "", object) for key in ("git_sha", "lio_version", "device", "config")}
     for run in runs:
         index = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -20,8 +19,10 @@ class SolverNetwork(struct.PyTreeNode):
     """N(y, x | theta) -> xi: standardised inputs, a standard network, and the problem's map
     from network outputs to solutions (``Problem.from_network``: scaled tanh onto the box).
 
-    A pytree whose arrays (the input scalings fitted on the data) are leaves and whose module
-    and map are static, so jitted functions take it as an argument: their compiled code is then
+    The network sees ``Problem.network_input`` of each observation (the observation itself, or
+    an imaging problem's classical reconstruction). A pytree whose arrays (the input scalings
+    fitted on the data, and the float32 problem with its operator arrays) are leaves and whose
+    module is static, so jitted functions take it as an argument: their compiled code is then
     the same for every seed of a (problem, method, n) and comes from the compilation cache.
     """
 
@@ -30,23 +31,31 @@ class SolverNetwork(struct.PyTreeNode):
     condition_scale: nets.Standardizer
     lower: jax.Array
     upper: jax.Array
-    to_solution: Callable[[jax.Array], jax.Array] = struct.field(pytree_node=False)
+    problem: Problem  # in float32: training's losses and the network's inputs use it
 
     @classmethod
     def create(cls, problem: Problem, spec: dict, fit_on: ProblemSet) -> "SolverNetwork":
         lower, upper = problem.bounds
+        problem32 = problem.astype(jnp.float32)
+        features = _network_inputs(problem32, fit_on.astype(jnp.float32))
         return cls(
-            module=nets.build_network(spec, problem.num_parameters, problem.observation_channels),
-            observed_scale=nets.Standardizer.fit(fit_on.observed, per_feature=False),
+            module=nets.build_network(
+                spec, problem.num_parameters, problem.observation_channels, problem.solution_shape
+            ),
+            observed_scale=nets.Standardizer.fit(features, per_feature=False),
             condition_scale=nets.Standardizer.fit(fit_on.condition, per_feature=True),
             lower=lower.astype(jnp.float32),
             upper=upper.astype(jnp.float32),
-            to_solution=problem.from_network,
+            problem=problem32,
         )
 
+    def to_solution(self, z: jax.Array) -> jax.Array:
+        return self.problem.from_network(z)
+
     def inputs(self, problems: ProblemSet) -> tuple[jax.Array, jax.Array]:
+        features = jax.vmap(self.problem.network_input)(problems.observed, problems.condition)
         return (
-            self.observed_scale(problems.observed).astype(jnp.float32),
+            self.observed_scale(features).astype(jnp.float32),
             self.condition_scale(problems.condition).astype(jnp.float32),
         )
 
@@ -73,6 +82,18 @@ class SolverNetwork(struct.PyTreeNode):
         return self.to_solution(z), batch_stats
 
 
+@jax.jit
+def _network_inputs(problem: Problem, problems: ProblemSet) -> jax.Array:
+    return jax.vmap(problem.network_input)(problems.observed, problems.condition)
+
+
+@jax.jit
+def true_losses(problem: Problem, solution: jax.Array, problems: ProblemSet) -> jax.Array:
+    """``problem.losses`` compiled with the problem as an argument (its operator arrays are
+    leaves, not constants of the program)."""
+    return problem.losses(solution, problems)
+
+
 @functools.partial(jax.jit, static_argnames="train")
 def _solutions(net: SolverNetwork, params, batch_stats, problems: ProblemSet, train: bool):
     return net.apply(params, batch_stats, problems, train)[0]
@@ -90,7 +111,7 @@ def network_estimate(
     problems' precision), their true losses, statuses, and the training curve and time."""
     solution = net.solutions(trained.params, trained.state, problems.astype(jnp.float32), train_mode)
     solution = np.asarray(solution, problems.observed.dtype)
-    loss = np.asarray(jax.jit(problem.losses)(jnp.asarray(solution), problems))
+    loss = np.asarray(true_losses(problem, jnp.asarray(solution), problems))
     return Estimate(
         solution=solution,
         loss=loss,

@@ -13,6 +13,7 @@ import numpy as np
 from lio import nets
 from lio.methods.base import Estimate, Method
 from lio.methods.bfgs import DIVERGED, BFGSSettings, minimize_batch
+from lio.methods.networks import true_losses
 from lio.methods.training import TrainSettings, train, tree_cast
 from lio.problems.base import Problem, ProblemSet
 
@@ -104,7 +105,7 @@ class NeuralAdjoint(Method):
         shared = (variables, (out_scale, cond_scale), centre, half_range)
         outcome = jax.block_until_ready(run(y0, (problems.condition, problems.observed), shared))
         solution = np.asarray(outcome.solution)
-        loss = np.asarray(jax.jit(problem.losses)(jnp.asarray(solution), problems))
+        loss = np.asarray(true_losses(problem, jnp.asarray(solution), problems))
         return Estimate(
             solution=solution,
             loss=loss,

@@ -37,7 +37,7 @@ class Reparameterized(Method):
         def loss_fn(params, batch_stats, data):
             net, problems32 = data
             solution, batch_stats = net.apply(params, batch_stats, problems32, train=True)
-            total = jnp.sum(problem.losses(solution, problems32))
+            total = jnp.sum(net.problem.losses(solution, problems32))
             return total, (batch_stats, total / n)
 
         trained = train(

@@ -44,7 +44,7 @@ class Supervised(Method):
             scale = net.upper - net.lower
             supervised = jnp.sum(((predicted - train32.solution) / scale) ** 2)
             estimate, _ = net.apply(params, batch_stats, problems32, train=False)
-            monitored = jnp.mean(problem.losses(estimate, problems32))
+            monitored = jnp.mean(net.problem.losses(estimate, problems32))
             return supervised, (batch_stats, monitored)
 
         trained = train(

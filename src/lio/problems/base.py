@@ -3,6 +3,13 @@
 A *problem* describes a family of inverse problems ``y_i = F(xi_i | x_i) (+ hidden noise)``:
 how to draw a problem set from the prior, the differentiable forward model for ONE problem, the
 per-example loss, the parameter box and the prior mean. Batches come from ``jax.vmap``.
+
+Solutions are flat vectors of ``num_parameters`` values everywhere (optimisers, results files,
+tables); ``solution_shape`` says how to read one as an array, e.g. ``(64, 64)`` for an image, so
+that networks, figures and quality metrics can reshape it. Arrays a problem holds (an imaging
+operator's matrix, a sampling mask) are pytree *leaves*: jitted code takes the problem as an
+argument, so they are not folded into the compiled program as constants and one compilation
+serves every seed.
 """
 
 from __future__ import annotations
@@ -66,6 +73,33 @@ class Problem(struct.PyTreeNode):
         """The differentiable forward model F(xi | x) of ONE problem."""
         raise NotImplementedError
 
+    @property
+    def solution_shape(self) -> tuple[int, ...]:
+        """The shape of one solution read as an array; ``(d,)`` for a vector of parameters."""
+        return (len(self.parameter_names),)
+
+    def network_input(self, observed: Array, condition: Array) -> Array:
+        """What a solver network sees of ONE problem's observation. Default: the observation.
+
+        Imaging problems return a classical reconstruction of it instead (filtered
+        back-projection, zero-filled inverse FFT), so that an image-to-image network can map
+        it onto the solution's grid.
+        """
+        return observed
+
+    def quality(self, solution: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
+        """Host-side truth metrics of ``(n, d)`` estimates, each an ``(n,)`` array; higher or
+        lower is better as ``lio.quality.HIGHER_IS_BETTER`` says. Default: none (the loss is the
+        only comparison)."""
+        return {}
+
+    def astype(self, dtype) -> "Problem":
+        """The problem with its floating-point arrays (operator leaves) cast to ``dtype``, for
+        float32 network training; problems without array leaves are returned as they are."""
+        return jax.tree.map(
+            lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, self
+        )
+
     def sample_solution(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
         """Draw ``(solution (n, d), condition (n, c))`` from the ground-truth prior."""
         raise NotImplementedError
@@ -123,7 +157,7 @@ class Problem(struct.PyTreeNode):
     # -- provided -------------------------------------------------------------------------------
     @property
     def num_parameters(self) -> int:
-        return len(self.parameter_names)
+        return int(np.prod(self.solution_shape))
 
     def loss(
         self,
@@ -158,8 +192,12 @@ class Problem(struct.PyTreeNode):
     def check_solution_shape(self, solution: Array, n: int) -> None:
         expected = (n, self.num_parameters)
         if tuple(solution.shape) != expected:
+            names = (
+                f"the parameters {self.parameter_names}"
+                if len(self.solution_shape) == 1
+                else f"a flattened {self.solution_shape} array"
+            )
             raise ValueError(
                 f"{self.name}: solution has shape {tuple(solution.shape)}; expected {expected} "
-                f"(n problems x the parameters {self.parameter_names}). Reshape the estimate to "
-                "one row per problem."
+                f"(n problems x {names}). Reshape the estimate to one flat row per problem."
             )

@@ -1,8 +1,9 @@
 """The JSON schema of a problem's parameters, derived from its dataclass fields.
 
 A problem's constants are typed dataclass fields with defaults (``num_samples: int = 128``,
-``cue_centre: tuple[float, float] = (0.5, 0.2)``). ``params_schema`` turns those annotations
-into a JSON schema and ``parameter_errors`` checks a config's ``params`` block against it with
+``cue_centre: tuple[float, float] = (0.5, 0.2)``), static pytree fields; fields that are pytree
+leaves are arrays the problem derives (an imaging operator) and no parameters. ``params_schema``
+turns those annotations into a JSON schema and ``parameter_errors`` checks a config's ``params`` block against it with
 ``jsonschema``, so a new problem's parameters are validated without writing a line of checks.
 Value ranges (``radius > 0``, ``low < high``) stay in each problem's ``__post_init__``;
 ``make_problem`` runs those after the types and lengths here have passed.
@@ -76,6 +77,8 @@ def params_schema(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties = {}
     for field in dataclasses.fields(cls):
+        if field.metadata.get("pytree_node") is True:
+            continue  # marked a pytree leaf: an array derived from the parameters (an operator)
         schema = field_schema(hints[field.name], f"{cls.__name__}.{field.name}")
         schema["description"] = f"{cls.__name__}.{field.name} ({_type_name(hints[field.name])})"
         if field.default is not dataclasses.MISSING:

@@ -1,0 +1,1 @@
+"""Imaging problems: image-valued unknowns (CT, MRI, seismic)."""

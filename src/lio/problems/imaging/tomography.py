@@ -1,0 +1,268 @@
+"""2D parallel-beam CT: the Radon transform as a dense matrix, filtered back-projection, phantoms.
+
+Geometry (shared by every function here):
+    The image is ``size x size`` pixels on the square ``[-1, 1]^2`` (pixel width
+    ``h = 2 / size``), stored row-major as ``image[i, j]`` with column ``j`` at
+    ``x_j = -1 + (j + 1/2) h`` and row ``i`` at ``y_i = 1 - (i + 1/2) h`` (``y`` points up, row 0
+    is the top, as ``imshow`` draws it). The projection at angle ``theta`` and detector offset
+    ``s`` is the line integral ``p(theta, s) = int f(s cos theta - t sin theta,
+    s sin theta + t cos theta) dt``, so ``p`` has units of length times the image's units, and
+    the Fourier-slice theorem reads ``P(theta, w) = F(w cos theta, w sin theta)``. This is
+    ``skimage.transform.radon``'s convention (with its pixel units times ``h``).
+
+Detector grid:
+    ``num_detectors`` (default ``size``) detectors evenly spaced over the inscribed circle's
+    diameter ``[-1, 1]`` (spacing ``2 / num_detectors``, at the cell centres), as
+    ``skimage.transform.radon(..., circle=True)``: the object must be zero outside the unit disc.
+
+Discretisation:
+    Each ray is sampled at ``size`` points ``t_r = -1 + (r + 1/2) h`` (step ``h``, covering the
+    chord of the unit disc) with bilinear interpolation of the pixel image (zero outside it), and
+    each sample weighs ``h``. For odd ``size`` (where skimage's rotation centre is the image
+    centre) this reproduces skimage's radon times ``h`` to round-off.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jaxtyping import Array, Float, PRNGKeyArray
+
+FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
+
+
+def _check_geometry(size, num_angles, num_detectors):
+    if int(size) != size or size < 4:
+        raise ValueError(
+            f"tomography: size must be an integer >= 4 (pixels per image side), got {size!r}; "
+            "pass e.g. size=32."
+        )
+    if int(num_angles) != num_angles or num_angles < 1:
+        raise ValueError(
+            f"tomography: num_angles must be an integer >= 1, got {num_angles!r}; "
+            "pass the number of projection angles, e.g. num_angles=30."
+        )
+    if num_detectors is not None and (int(num_detectors) != num_detectors or num_detectors < 1):
+        raise ValueError(
+            f"tomography: num_detectors must be an integer >= 1 or None, got {num_detectors!r}; "
+            "pass None for one detector per pixel (num_detectors=size)."
+        )
+
+
+def angles_for(num_angles: int) -> np.ndarray:
+    """``num_angles`` evenly spaced projection angles in ``[0, pi)`` (radians)."""
+    return np.arange(num_angles) * np.pi / num_angles
+
+
+def pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-centre coordinates ``(x, y)``, each ``(size, size)``, ``y`` up (module docstring)."""
+    centres = -1 + (np.arange(size) + 0.5) * 2 / size
+    return np.meshgrid(centres, centres[::-1])
+
+
+def system_matrix(size: int, angles: np.ndarray, num_detectors: int | None = None) -> np.ndarray:
+    """The dense float64 Radon matrix ``A``: sinogram ``= A @ image.ravel()``.
+
+    Args:
+        size: pixels per image side (the image is ``[-1, 1]^2``).
+        angles: projection angles in radians, shape ``(num_angles,)``.
+        num_detectors: detectors per projection over ``[-1, 1]``; ``None`` means ``size``.
+
+    Returns:
+        ``A`` of shape ``(num_angles * num_detectors, size * size)``; row
+        ``a * num_detectors + k`` is detector ``k`` (increasing ``s``) at ``angles[a]``. Entries
+        are lengths (ray step ``h`` times bilinear weights).
+    """
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1)
+    num_detectors = size if num_detectors is None else num_detectors
+    _check_geometry(size, len(angles), num_detectors)
+    h, ds = 2 / size, 2 / num_detectors
+    s = -1 + (np.arange(num_detectors) + 0.5) * ds  # detector offsets
+    t = -1 + (np.arange(size) + 0.5) * h  # sample positions along each ray
+    cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
+    x = s[:, None] * cos - t[None, :] * sin  # (angles, detectors, samples)
+    y = s[:, None] * sin + t[None, :] * cos
+    col, row = (x + 1) / h - 0.5, (1 - y) / h - 0.5  # fractional pixel indices
+    j0, i0 = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
+    fj, fi = col - j0, row - i0
+    ray = np.arange(len(angles) * num_detectors).reshape(len(angles), num_detectors, 1)
+    ray = np.broadcast_to(ray, x.shape)
+    index, weight = [], []
+    for di, dj, w in ((0, 0, (1 - fi) * (1 - fj)), (0, 1, (1 - fi) * fj),
+                      (1, 0, fi * (1 - fj)), (1, 1, fi * fj)):
+        i, j = i0 + di, j0 + dj
+        inside = (i >= 0) & (i < size) & (j >= 0) & (j < size)
+        index.append((ray * size * size + i * size + j)[inside])
+        weight.append(h * w[inside])
+    rows = len(angles) * num_detectors
+    matrix = np.bincount(np.concatenate(index), np.concatenate(weight), rows * size * size)
+    return matrix.reshape(rows, size * size)
+
+
+class Radon(struct.PyTreeNode):
+    """The parallel-beam Radon transform of ``size x size`` images at ``angles_for(num_angles)``.
+
+    Attributes:
+        matrix: the system matrix ``A`` (``system_matrix``), a pytree leaf so that jitted code
+            takes it as an argument instead of baking it in as a constant.
+        size: pixels per image side.
+        num_angles: projection angles, evenly spaced in ``[0, pi)``.
+        num_detectors: detectors per projection over ``[-1, 1]``.
+    """
+
+    matrix: Float[Array, "m p"]
+    size: int = struct.field(pytree_node=False)
+    num_angles: int = struct.field(pytree_node=False)
+    num_detectors: int = struct.field(pytree_node=False)
+
+    @classmethod
+    def create(cls, size: int, num_angles: int, num_detectors: int | None = None,
+               dtype=jnp.float64) -> "Radon":
+        """Build the matrix (numpy, float64) and store it as a ``dtype`` array (float64 needs
+        ``jax_enable_x64``; ``num_detectors=None`` means ``size``). Dense: 64 x 64 pixels at 30
+        angles is 60 MiB in float64.
+
+        Raises:
+            ValueError: ``size < 4``, ``num_angles < 1`` or ``num_detectors < 1``.
+        """
+        num_detectors = size if num_detectors is None else num_detectors
+        _check_geometry(size, num_angles, num_detectors)
+        matrix = system_matrix(size, angles_for(num_angles), num_detectors)
+        return cls(jnp.asarray(matrix, dtype), int(size), int(num_angles), int(num_detectors))
+
+    @property
+    def sinogram_shape(self) -> tuple[int, int]:
+        return (self.num_angles, self.num_detectors)
+
+    @property
+    def angles(self) -> np.ndarray:
+        return angles_for(self.num_angles)
+
+    @property
+    def pixel_width(self) -> float:
+        return 2 / self.size
+
+    @property
+    def detector_spacing(self) -> float:
+        return 2 / self.num_detectors
+
+    def __call__(self, image: Float[Array, " p"]) -> Float[Array, " m"]:
+        """The flat sinogram ``A @ image`` (``(num_angles, num_detectors)`` row-major)."""
+        return self.matrix @ image
+
+    def adjoint(self, sinogram: Float[Array, " m"]) -> Float[Array, " p"]:
+        """The back-projection ``A.T @ sinogram``, the exact adjoint of ``__call__``."""
+        return self.matrix.T @ sinogram
+
+
+def fbp(
+    radon: Radon, sinogram: Float[Array, " m"], filter_name: str = "ramp"
+) -> Float[Array, " p"]:
+    """Filtered back-projection: an approximate inverse of ``radon`` (in the image's units).
+
+    Each projection is zero-padded to a power of two ``>= 2 num_detectors`` and convolved with
+    the band-limited Ram-Lak kernel (Kak & Slaney eq. 61: ``|w|`` up to the detector Nyquist
+    frequency, without the DC gap of a sampled ``|w|``), optionally windowed. The filtered
+    projections ``q`` (units: image / length, the kernel carrying ``1 / ds``) are back-projected
+    pixel-driven, ``f(x) = pi / num_angles * sum_theta q_theta(x cos theta + y sin theta)``
+    with linear interpolation between detectors (zero beyond ``|s| = 1 + ds / 2``), as
+    ``skimage.transform.iradon`` (which it reproduces to round-off inside radius 0.9).
+    (``ds / h^2 * A.T`` would approximate the same sum, but its ray-sample density per pixel
+    varies in a moire pattern and drops at the disc's rim: 3.2 % instead of 2.1 % error on a
+    smooth blob at 32 x 32.)
+
+    Args:
+        radon: the geometry (its matrix is not used).
+        sinogram: flat ``(num_angles * num_detectors,)``.
+        filter_name: one of ``FILTERS``: ``"ramp"`` (Ram-Lak) or the ramp times a
+            Shepp-Logan (sinc), cosine or Hann window.
+    """
+    if filter_name not in FILTERS:
+        raise ValueError(f"fbp: filter_name must be one of {FILTERS}, got {filter_name!r}.")
+    nd, ds = radon.num_detectors, radon.detector_spacing
+    padded = max(64, 2 ** int(np.ceil(np.log2(2 * nd))))
+    n = np.minimum(np.arange(padded), padded - np.arange(padded))  # circular distance
+    kernel = np.where(n % 2 == 1, -1 / (np.pi * np.maximum(n, 1)) ** 2, 0.0)
+    kernel[0] = 0.25
+    response = np.real(np.fft.fft(kernel))  # ~ |nu|, nu in cycles per detector
+    nu = np.fft.fftfreq(padded)
+    window = {"ramp": 1.0, "shepp-logan": np.sinc(nu), "cosine": np.cos(np.pi * nu),
+              "hann": 0.5 * (1 + np.cos(2 * np.pi * nu))}[filter_name]
+    response = jnp.asarray(response * window / ds, sinogram.dtype)  # |w| in 1/length
+    projections = sinogram.reshape(radon.sinogram_shape)
+    spectrum = jnp.fft.fft(projections, n=padded, axis=-1)
+    filtered = jnp.real(jnp.fft.ifft(spectrum * response, axis=-1))
+    # keep one padded detector either side (the filter's tails): s in [-1 - ds/2, 1 + ds/2]
+    filtered = jnp.concatenate([filtered[:, -1:], filtered[:, : nd + 1]], axis=1)
+    x, y = (c.reshape(-1) for c in pixel_grid(radon.size))
+    offsets = jnp.asarray(np.cos(radon.angles)[:, None] * x + np.sin(radon.angles)[:, None] * y,
+                          sinogram.dtype)  # s of every pixel centre at every angle
+    detectors = jnp.asarray(-1 + (np.arange(-1, nd + 1) + 0.5) * ds, sinogram.dtype)
+    values = jax.vmap(lambda s, q: jnp.interp(s, detectors, q, left=0, right=0))(offsets, filtered)
+    return np.pi / radon.num_angles * values.sum(0)
+
+
+@functools.partial(jax.jit, static_argnums=range(1, 7))
+def random_ellipses(
+    key: PRNGKeyArray, n: int, size: int, max_ellipses: int = 6, support_radius: float = 0.9,
+    axis_range: tuple[float, float] = (0.1, 0.45),
+    intensity_range: tuple[float, float] = (-0.5, 1.0),
+) -> Float[Array, "n p"]:
+    """``n`` random ellipse phantoms, flat ``(n, size * size)``, values in ``[0, 1]``.
+
+    Compiled (everything but ``key`` static): drawn eagerly, the vmapped ops took 5.5 s on CPU.
+
+    Each image sums ``K ~ U{1, ..., max_ellipses}`` ellipses with semi-axes ``~ U(axis_range)``,
+    rotation ``~ U(0, pi)``, intensity ``~ U(intensity_range)`` (the first is made positive;
+    negative ones carve holes) and centre uniform in the disc of radius
+    ``support_radius - max semi-axis``, so every ellipse lies inside ``support_radius``; the
+    sum is clipped to ``[0, 1]`` (attenuation is non-negative). Deterministic given ``key``.
+
+    Args:
+        key: PRNG key; image ``i`` uses ``jax.random.split(key, n)[i]``.
+        n: number of images.
+        size: pixels per side.
+        max_ellipses: most ellipses per image.
+        support_radius: every ellipse lies inside this radius (``< 1``: the detectors cover
+            the unit disc).
+        axis_range: ``(low, high)`` of the semi-axes, in the ``[-1, 1]`` units.
+        intensity_range: ``(low, high)`` of each ellipse's additive intensity.
+    """
+    x, y = (jnp.asarray(c).reshape(-1) for c in pixel_grid(size))
+
+    def one(key):
+        keys = jax.random.split(key, 6)
+        axes = jax.random.uniform(keys[0], (max_ellipses, 2), minval=axis_range[0],
+                                  maxval=axis_range[1])
+        rotation = jax.random.uniform(keys[1], (max_ellipses,), maxval=np.pi)
+        intensity = jax.random.uniform(keys[2], (max_ellipses,), minval=intensity_range[0],
+                                       maxval=intensity_range[1])
+        intensity = intensity.at[0].set(jnp.abs(intensity[0]))
+        count = jax.random.randint(keys[3], (), 1, max_ellipses + 1)
+        radius = (support_radius - axes.max(1)) * jnp.sqrt(
+            jax.random.uniform(keys[4], (max_ellipses,)))
+        phase = jax.random.uniform(keys[5], (max_ellipses,), maxval=2 * np.pi)
+        cx, cy = radius * jnp.cos(phase), radius * jnp.sin(phase)
+        dx, dy = x[None] - cx[:, None], y[None] - cy[:, None]
+        c, s = jnp.cos(rotation)[:, None], jnp.sin(rotation)[:, None]
+        u, v = (c * dx + s * dy) / axes[:, :1], (-s * dx + c * dy) / axes[:, 1:]
+        active = jnp.arange(max_ellipses) < count
+        image = jnp.sum(jnp.where(active[:, None] & (u**2 + v**2 <= 1), intensity[:, None], 0), 0)
+        return jnp.clip(image, 0, 1)
+
+    return jax.vmap(one)(jax.random.split(key, n))
+
+
+def shepp_logan(size: int) -> np.ndarray:
+    """scikit-image's modified Shepp-Logan phantom (400 x 400, in ``[0, 1]``) resized to
+    ``(size, size)`` with anti-aliasing; zero outside the unit disc."""
+    from skimage.data import shepp_logan_phantom
+    from skimage.transform import resize
+
+    image = resize(shepp_logan_phantom(), (size, size), anti_aliasing=True)
+    x, y = pixel_grid(size)
+    return np.where(x**2 + y**2 <= 1, np.clip(image, 0, None), 0.0)

@@ -45,6 +45,9 @@ BAD_CONFIGS = [
     ("too few bootstrap resamples", {"comparison": {"bootstrap_resamples": 3}}, "3 is less than the minimum of 10"),
     ("zero BFGS iterations", {"bfgs": {"max_iterations": 0}}, "0 is less than the minimum of 1"),
     ("negative BFGS tolerance", {"bfgs": {"rtol": -1e-9}}, "-1e-09 is less than or equal to the minimum of 0"),
+    ("unknown BFGS solver", {"bfgs": {"solver": "newton"}}, "'newton' is not one of ['bfgs', 'lbfgs']"),
+    ("experiment's L-BFGS memory zero", {"experiments": {WP: {"bfgs": {"solver": "lbfgs", "history_length": 0}}}},
+     "0 is less than the minimum of 1"),
     ("bounds with min >= max", {"experiments": {WP: {"params": {"t0_low": 100.0, "t0_high": 100.0}}}},
      "t0_low=100.0 must be below t0_high=100.0"),
     ("figure example beyond n", {"experiments": {WP: {"figures": {"example": 999}}}},
@@ -83,6 +86,13 @@ def test_bad_config_stops_before_any_job(workdir, name, override, message):
 def test_good_config_dry_runs(workdir):
     result = snakemake(workdir, "-n", "--cores", "1")
     assert result.returncode == 0, result.stderr
+    assert "solve" in result.stdout and "Job stats" in result.stdout
+
+
+def test_an_experiment_may_choose_its_own_bfgs_solver(workdir):
+    override = {"experiments": {WP: {"bfgs": {"solver": "lbfgs", "history_length": 5}}}}
+    result = snakemake(workdir, "-n", "--cores", "1", config=override)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "solve" in result.stdout and "Job stats" in result.stdout
 
 

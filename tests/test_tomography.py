@@ -36,10 +36,16 @@ def test_adjoint_and_linear_transpose():
     assert abs(lhs - rhs) <= 1e-13 * jnp.linalg.norm(radon(x)) * jnp.linalg.norm(y)
     (transposed,) = jax.linear_transpose(radon.__call__, x)(y)
     np.testing.assert_allclose(transposed, radon.adjoint(y), rtol=1e-13, atol=1e-13)
-    # the matrix is the only leaf, so jitted code takes it as an argument (cache reused)
+    # the nonzeros are the only leaves, so jitted code takes them as arguments (cache reused)
     leaves = jax.tree.leaves(radon)
-    assert len(leaves) == 1 and leaves[0] is radon.matrix
-    assert radon.sinogram_shape == (7, 21) and radon.matrix.dtype == jnp.float64
+    assert len(leaves) == 2 and leaves[0] is radon.columns and leaves[1] is radon.weights
+    assert radon.sinogram_shape == (7, 21) and radon.weights.dtype == jnp.float64
+    # the packed nonzeros are the dense system matrix, and apply as it does
+    matrix = system_matrix(16, angles_for(7), 21)
+    np.testing.assert_array_equal(radon.dense(), matrix)
+    np.testing.assert_allclose(radon(x), matrix @ np.asarray(x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(radon.adjoint(y), matrix.T @ np.asarray(y), rtol=1e-13, atol=1e-13)
+    assert radon.columns.shape[1] < 0.5 * 16 * 16  # sparse: a ray meets few pixels
 
 
 @pytest.mark.parametrize("num_detectors", [None, 45])

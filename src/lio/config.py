@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lio import studies
 from lio.methods import METHODS, make_method
 from lio.problems import PROBLEMS, make_problem
 from lio.problems.schema import parameter_errors
@@ -35,14 +36,20 @@ def problems_in(config: dict[str, Any]) -> list[str]:
     problem is validated from its dataclass alone.
     """
     errors: list[str] = []
-    from lio.experiment import bfgs_settings
+    from lio.methods import BFGSSettings
 
     try:
-        settings = bfgs_settings(config)
+        global_settings = BFGSSettings(**config.get("bfgs", {}))
     except (TypeError, ValueError) as error:
         return [f"bfgs: {error}"]
     for name, block in config.get("experiments", {}).items():
         where = f"experiments.{name}"
+        settings = global_settings
+        if block.get("bfgs"):
+            try:
+                settings = BFGSSettings(**studies.bfgs_options(config, block))
+            except (TypeError, ValueError) as error:
+                errors.append(f"{where}.bfgs: {error}")
         kind = block.get("problem")
         problem = None
         if kind not in PROBLEMS:

@@ -40,10 +40,14 @@ def enable_float64() -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
-def bfgs_settings(config: dict[str, Any]) -> BFGSSettings:
+def bfgs_settings(config: dict[str, Any], experiment: str | None = None) -> BFGSSettings:
+    """The BFGS settings of the baseline, refinement and neural adjoint: the global ``bfgs``
+    block, with ``experiment``'s own ``bfgs`` block over it when an experiment is given."""
     from lio.methods import BFGSSettings
 
-    return BFGSSettings(**config.get("bfgs", {}))
+    if experiment is None:
+        return BFGSSettings(**config.get("bfgs", {}))
+    return BFGSSettings(**studies.bfgs_options(config, studies.block(config, experiment)))
 
 
 def problem_of(config: dict[str, Any], experiment: str) -> Problem:
@@ -96,7 +100,7 @@ def solve(
     enable_float64()
     problem = problem_of(config, experiment)
     block = studies.block(config, experiment)
-    settings = bfgs_settings(config)
+    settings = bfgs_settings(config, experiment)
     options = dict(block["methods"].get(method_name) or {})
     if calibration_path:
         rate = calibration.read_learning_rate(calibration_path)
@@ -138,7 +142,7 @@ def solve(
         "problem": block["problem"],
         "params": block.get("params", {}),
         "method": options,
-        "bfgs": config.get("bfgs", {}),
+        "bfgs": studies.bfgs_record(studies.bfgs_options(config, block)),
     }
     dataset = results.run_to_dataset(
         problem,
@@ -164,7 +168,7 @@ def calibrate(
     problem = problem_of(config, experiment)
     options = calibration.settings(config, experiment)
     base = dict(studies.block(config, experiment)["methods"][method_name] or {})
-    settings = bfgs_settings(config)
+    settings = bfgs_settings(config, experiment)
     sets = []
     for path in data_paths:
         data = results.open_dataset(path)
@@ -278,8 +282,10 @@ def figure_panel(
     input_path: str,
     png: str,
     pdf: str,
+    aggregate_path: str | None = None,
 ) -> None:
-    """Draw one panel of an experiment's figure from its data file or aggregate."""
+    """Draw one panel of an experiment's figure from its data file or aggregate; an image
+    problem's panel (a) shows the reconstructions of ``aggregate_path`` beside the truth."""
     from lio import figures
 
     enable_float64()
@@ -287,7 +293,12 @@ def figure_panel(
     if panel in ("a", "b"):
         problem = problem_of(config, experiment)
         problems = results.dataset_to_problem_set(dataset, "problems")
-        if panel == "a":
+        if panel == "a" and len(problem.solution_shape) == 2 and aggregate_path:
+            figures.image_gallery(
+                problem, problems, results.open_dataset(aggregate_path), options["example"],
+                png, pdf,
+            )
+        elif panel == "a":
             figures.example_observation(problem, problems, options["example"], png, pdf)
         else:
             figures.loss_landscape(

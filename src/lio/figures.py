@@ -21,6 +21,7 @@ import seaborn as sns  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from lio.problems.base import Problem, ProblemSet  # noqa: E402
+from lio.results import SOLVER as SOLVER_DIM  # noqa: E402
 
 METHOD_COLORS = {
     "bfgs": "#444444",
@@ -104,6 +105,41 @@ def example_observation(problem: Problem, problems: ProblemSet, index: int, png:
     )
     ax.set_title(f"(a) example, {truth}", fontsize="medium")
     sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def image_gallery(
+    problem: Problem, problems: ProblemSet, aggregate: xr.Dataset, index: int, png: str, pdf: str
+):
+    """Panel (a) of an imaging problem: the truth, the network input (e.g. the filtered
+    back-projection) and every method's reconstruction of the same problem (largest n, first
+    seed), its own estimate above and after BFGS refinement below, with PSNR / SSIM."""
+    _style()
+    shape = problem.solution_shape
+    n, seed = int(aggregate["n"].values[-1]), aggregate["seed"].values[0]
+    truth = np.asarray(problems.solution[index]).reshape(shape)
+    given = np.asarray(problem.network_input(problems.observed[index], problems.condition[index]))
+    solvers = [str(s) for s in aggregate[SOLVER_DIM].values]
+    columns = 2 + len(solvers)
+    figure, axes = plt.subplots(2, columns, figsize=(1.25 * columns, 2.9), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    axes[0, 0].imshow(truth, cmap="gray", vmin=0, vmax=1)
+    axes[0, 0].set_title("truth", fontsize="small")
+    axes[0, 1].imshow(given.reshape(shape), cmap="gray", vmin=0, vmax=1)
+    axes[0, 1].set_title("network input", fontsize="small")
+    for column, solver in enumerate(solvers, start=2):
+        for row, stage in enumerate(("unrefined", "refined")):
+            pick = {SOLVER_DIM: solver, "n": n, "seed": seed, "example": index}
+            estimate = aggregate[f"solution_{stage}"].sel(pick).values.reshape(shape)
+            if not np.all(np.isfinite(estimate)) or (solver == "bfgs" and stage == "unrefined"):
+                continue
+            axes[row, column].imshow(estimate, cmap="gray", vmin=0, vmax=1)
+            psnr = float(aggregate[f"psnr_{stage}"].sel(pick)) if f"psnr_{stage}" in aggregate else np.nan
+            ssim = float(aggregate[f"ssim_{stage}"].sel(pick)) if f"ssim_{stage}" in aggregate else np.nan
+            label = METHOD_LABELS.get(solver, solver) + ("" if stage == "unrefined" or solver == "bfgs" else " + BFGS")
+            axes[row, column].set_title(f"{label}\n{psnr:.1f} dB, SSIM {ssim:.2f}", fontsize="x-small")
+    figure.suptitle(f"(a) example, n = {n}: own estimate (top), refined (bottom)", fontsize="medium")
     _save(figure, png, pdf)
 
 

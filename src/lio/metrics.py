@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lio import health
+from lio import health, quality
 
 
 def compare(
@@ -37,6 +37,7 @@ def fractions(
     seed: int = 0,
     problem=None,
     same_minimum: float = 1e-4,
+    quality_atol: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Better/equal fractions of every learned method against BFGS, with bootstrap CIs.
 
@@ -56,6 +57,13 @@ def fractions(
     with more than the degenerate share pinned; BFGS gets a row of its
     own with these (its better/equal are NaN).
 
+    Where the aggregate holds truth metrics (``lio.quality``: PSNR, SSIM, relative error of the
+    image problems), every row also carries their means over the groups (``psnr`` ...) and the
+    better/equal fractions judged on each metric against BFGS's refined one instead of on the
+    loss (``better_psnr``, ``equal_psnr`` with intervals): equal within ``quality_atol[metric]``
+    (absolute: dB for PSNR), better in the metric's good direction. On an ill-posed imaging
+    problem a lower loss need not be a better image, so both comparisons are reported.
+
     Args:
         aggregate: dims solver x n x seed x example, with ``loss_{stage}``; must hold 'bfgs'.
         stage: 'refined' or 'unrefined'.
@@ -72,6 +80,8 @@ def fractions(
         lower, upper = (np.asarray(b, float) for b in problem.bounds)
         width = upper - lower
         baseline_solution = aggregate["solution_refined"].sel({"solver": "bfgs"})
+    qualities = [q for q in quality.HIGHER_IS_BETTER if f"{q}_{stage}" in aggregate]
+    quality_atol = quality_atol or {}
     alpha = (1 - confidence) / 2
     rows = []
     for method in aggregate["solver"].values:
@@ -80,6 +90,7 @@ def fractions(
         points: dict[str, list[float]] = {}
         boots: dict[str, list[np.ndarray]] = {}
         healths: list[dict[str, float]] = []
+        means: dict[str, list[float]] = {}
         for n in aggregate["n"].values:
             for seed_value in aggregate["seed"].values:
                 group = {"n": n, "seed": seed_value}
@@ -97,6 +108,16 @@ def fractions(
                             - baseline_solution.sel(group).values[: int(n)]
                         ) / width
                         flags["same_minimum"] = np.all(distance <= same_minimum, axis=-1)
+                for name in qualities:
+                    # Signed so that lower is better, as compare() expects of losses.
+                    sign = -1.0 if quality.HIGHER_IS_BETTER[name] else 1.0
+                    values = aggregate[f"{name}_{stage}"].sel({"solver": method, **group}).values[: int(n)]
+                    reference = aggregate[f"{name}_refined"].sel({"solver": "bfgs", **group}).values[: int(n)]
+                    means.setdefault(name, []).append(float(np.nanmean(values)))
+                    if method != "bfgs":
+                        flags[f"better_{name}"], flags[f"equal_{name}"] = compare(
+                            sign * values, sign * reference, 0.0, quality_atol.get(name, 0.0)
+                        )
                 if problem is not None:
                     estimate = solution.sel(group).values[: int(n)]
                     truth = aggregate["truth"].sel({"solver": method, **group}).values[: int(n)]
@@ -111,7 +132,8 @@ def fractions(
         if method == "bfgs" and not healths:
             continue
         row = {"method": method, "stage": stage, "groups": max(len(healths), len(points.get("better", [])))}
-        for name in ("better", "equal", "better_exact", "equal_exact", "same_minimum"):
+        compared = [f"{kind}_{q}" for q in qualities for kind in ("better", "equal")]
+        for name in ("better", "equal", "better_exact", "equal_exact", "same_minimum", *compared):
             if name not in points:
                 row[name] = row[f"{name}_low"] = row[f"{name}_high"] = np.nan
                 continue
@@ -119,6 +141,8 @@ def fractions(
             row[name] = float(np.mean(points[name]))
             row[f"{name}_low"] = float(np.quantile(means, alpha))
             row[f"{name}_high"] = float(np.quantile(means, 1 - alpha))
+        for name in qualities:
+            row[name] = float(np.nanmean(means[name])) if means.get(name) else np.nan
         if healths:
             for name in health.RUN_METRICS:
                 row[name] = float(np.nanmean([h[name] for h in healths]))

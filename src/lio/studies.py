@@ -121,6 +121,25 @@ def block(config: dict[str, Any], experiment: str) -> dict[str, Any]:
     return blocks[experiment]
 
 
+def bfgs_options(config: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+    """The BFGS settings of an experiment block: the global ``bfgs`` block with the block's own
+    ``bfgs`` (e.g. ``experiments.<name>.bfgs: {solver: lbfgs}``) over it, key by key. A study
+    value's block is a copy of its base experiment's, so it inherits that override."""
+    return {**(config.get("bfgs") or {}), **(block.get("bfgs") or {})}
+
+
+def bfgs_record(options: dict[str, Any]) -> dict[str, Any]:
+    """BFGS settings as a run records them (its provenance, the solve jobs' Snakemake params):
+    without ``solver: bfgs``, which every run made before the setting existed used, and without
+    ``history_length`` under it, which ``bfgs`` ignores. So spelling them out in config.yaml
+    neither reruns the sweep nor makes old and new runs "mixed settings" for the aggregate."""
+    recorded = dict(options)
+    if recorded.get("solver", "bfgs") == "bfgs":
+        recorded.pop("solver", None)
+        recorded.pop("history_length", None)
+    return recorded
+
+
 def base_of(config: dict[str, Any], experiment: str) -> str:
     """The experiment of the record a study value derives from (itself for a real one)."""
     return block(config, experiment).get("study", {}).get("base", experiment)

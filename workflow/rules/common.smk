@@ -231,7 +231,7 @@ def method_params(wildcards):
     return canonical(
         {
             "options": BLOCKS[wildcards.problem]["methods"][wildcards.method] or {},
-            "bfgs": config.get("bfgs", {}),
+            "bfgs": studies.bfgs_record(studies.bfgs_options(config, BLOCKS[wildcards.problem])),
         }
     )
 

@@ -16,4 +16,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
             snakemake.input.data if panel in ("a", "b") else snakemake.input.aggregate,  # noqa: F821
             snakemake.output[f"png_{panel}"],  # noqa: F821
             snakemake.output[f"pdf_{panel}"],  # noqa: F821
+            aggregate_path=snakemake.input.aggregate,  # noqa: F821
         )

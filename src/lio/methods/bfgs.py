@@ -1,8 +1,8 @@
 """Batched BFGS (optimistix) with a per-iteration loss history and a per-example status.
 
 Every problem is solved on its own, but all n run in one jitted, vmapped ``lax.while_loop``
-driving ``optimistix.BFGS`` step by step, so the loss of every accepted iterate is recorded
-(optimistix's ``minimise`` keeps no history).
+driving ``optimistix.BFGS`` (or ``optimistix.LBFGS``, ``BFGSSettings.solver``) step by step,
+so the loss of every accepted iterate is recorded (optimistix's ``minimise`` keeps no history).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optimistix as optx
@@ -23,6 +24,7 @@ from lio.problems.base import Problem, ProblemSet
 # Indices into STATUS, as stored in every results file (flag_values / flag_meanings).
 CONVERGED, MAX_STEPS, DIVERGED, FAILED, COMPLETED, ZERO_GRADIENT, NONFINITE_GRADIENT = range(len(STATUS))
 PARAMETERIZATIONS = ("raw", "tanh")
+SOLVERS = ("bfgs", "lbfgs")
 
 
 class BFGSSettings(struct.PyTreeNode):
@@ -44,6 +46,17 @@ class BFGSSettings(struct.PyTreeNode):
             BFGS step in ``z`` then moves the estimate far, as the paper's §4.1 describes.
             The neural adjoint's search on its surrogate always runs on the raw parameters:
             its boundary loss (Ren et al. 2020) is what keeps it in the box.
+        solver: ``bfgs`` (paper: BFGS; ``optimistix.BFGS``, a dense d x d inverse Hessian per
+            example) or ``lbfgs`` (``optimistix.LBFGS``: the last ``history_length`` step and
+            gradient differences instead, 2 * history_length * d values per example), for
+            image-sized unknowns where the dense n * d^2 matrices do not fit (64 problems of
+            d = 4096 need 8.6 GB). Both use the same backtracking Armijo line search and the
+            same Cauchy stopping rule. That search has no Wolfe curvature condition, so in a
+            curved non-convex valley L-BFGS can skip its updates (s.y < 0) and crawl: from
+            Rosenbrock's (-1.2, 1) it takes 672 iterations where scipy's L-BFGS-B takes 38
+            (tests/test_lbfgs.py); on convex objectives (s.y > 0) the counts agree.
+        history_length: L-BFGS memory, the number of (step, gradient change) pairs kept
+            (optimistix's default, 10); ignored by ``bfgs``.
     """
 
     max_iterations: int = struct.field(pytree_node=False, default=1000)
@@ -52,6 +65,8 @@ class BFGSSettings(struct.PyTreeNode):
     max_evaluations: int = struct.field(pytree_node=False, default=10000)
     batch_size: int = struct.field(pytree_node=False, default=0)
     parameterization: str = struct.field(pytree_node=False, default="raw")
+    solver: str = struct.field(pytree_node=False, default="bfgs")
+    history_length: int = struct.field(pytree_node=False, default=10)
 
     def __post_init__(self):
         if self.parameterization not in PARAMETERIZATIONS:
@@ -60,6 +75,28 @@ class BFGSSettings(struct.PyTreeNode):
                 f"{PARAMETERIZATIONS} (raw: the parameters themselves, tanh: through the "
                 "problem's scaled tanh onto its box)."
             )
+        if self.solver not in SOLVERS:
+            raise ValueError(
+                f"bfgs.solver is {self.solver!r}; expected one of {SOLVERS} (bfgs: dense "
+                "BFGS, the paper's; lbfgs: limited-memory BFGS for many unknowns, e.g. images)."
+            )
+        if (
+            isinstance(self.history_length, bool)
+            or not isinstance(self.history_length, int)
+            or self.history_length < 1
+        ):
+            raise ValueError(
+                f"bfgs.history_length is {self.history_length!r}; expected an integer >= 1 "
+                "(the number of past steps L-BFGS keeps; optimistix's default is 10)."
+            )
+
+    def make_solver(self) -> optx.AbstractMinimiser:
+        """The optimistix minimiser these settings name (its stopping rule, not the budgets)."""
+        if self.solver == "lbfgs":
+            return optx.LBFGS(
+                rtol=self.rtol, atol=self.atol, history_length=self.history_length
+            )
+        return optx.BFGS(rtol=self.rtol, atol=self.atol)
 
 
 class BFGSOutcome(struct.PyTreeNode):
@@ -87,48 +124,69 @@ def _minimize_one(
     args: Any,
     settings: BFGSSettings,
     monitor: Callable[[Array, Any], Array] | None,
+    target: Array | None = None,
 ):
-    solver = optx.BFGS(rtol=settings.rtol, atol=settings.atol)
+    # BFGS and LBFGS share optimistix's quasi-Newton state (f_info.f, num_accepted_steps,
+    # terminate, result): only the inverse-Hessian part of the state differs.
+    solver = settings.make_solver()
     fn = lambda y, a: (objective(y, a), None)  # noqa: E731  optimistix wants (value, aux)
     f_struct = jax.ShapeDtypeStruct((), y0.dtype)
     tags = frozenset()
+    if settings.solver == "lbfgs" and jnp.dtype(y0.dtype) != jnp.zeros(()).dtype:
+        raise ValueError(
+            f"bfgs.solver 'lbfgs' got {y0.dtype} unknowns while JAX's default float is "
+            f"{jnp.zeros(()).dtype}: optimistix's LBFGS (as of 0.1.0) builds its history in "
+            "JAX's default float and fails on the mismatch. Run in float64 with x64 on (as the "
+            "workflow does), switch x64 off for float32, or use solver 'bfgs'."
+        )
     state = solver.init(fn, y0, args, {}, f_struct, None, tags)
+    # LBFGS's state holds a jaxpr (its inverse Hessian is a closure-converted function), which
+    # cannot be a loop carry: carry the arrays, rejoin the static rest in every step, as
+    # optimistix's own loop does. BFGS's state is all arrays, so nothing changes for it.
+    dynamic, static = eqx.partition(state, eqx.is_array)
     history = jnp.full((settings.max_iterations + 1,), jnp.nan, y0.dtype)
+
+    def reached(state):
+        # f_info.f is a placeholder 0 until the first step has evaluated y0 (accepted 1).
+        return (state.num_accepted_steps > 0) & (state.f_info.f <= target)
 
     def finished(state, evaluations):
         accepted = state.num_accepted_steps
         diverged = ~jnp.isfinite(state.f_info.f) & (accepted > 0)
-        return (
+        stop = (
             state.terminate
             | (state.result != optx.RESULTS.successful)
             | diverged
             | (accepted > settings.max_iterations)
             | (evaluations >= settings.max_evaluations)
         )
+        return stop if target is None else stop | reached(state)
 
     def cond(carry):
-        _, state, _, evaluations = carry
-        return ~finished(state, evaluations)
+        _, dynamic, _, evaluations = carry
+        return ~finished(eqx.combine(dynamic, static), evaluations)
 
     def body(carry):
-        y, state, history, evaluations = carry
-        y, state, _ = solver.step(fn, y, args, {}, state, tags)
+        y, dynamic, history, evaluations = carry
+        y, state, _ = solver.step(fn, y, args, {}, eqx.combine(dynamic, static), tags)
         index = jnp.clip(state.num_accepted_steps - 1, 0, settings.max_iterations)
         # step returns the accepted iterate and f_info holds its loss: no second evaluation.
         value = state.f_info.f if monitor is None else monitor(y, args)
         history = history.at[index].set(value.astype(history.dtype))
-        return y, state, history, evaluations + 1
+        return y, eqx.filter(state, eqx.is_array), history, evaluations + 1
 
-    y, state, history, evaluations = jax.lax.while_loop(
-        cond, body, (y0, state, history, jnp.array(0))
+    y, dynamic, history, evaluations = jax.lax.while_loop(
+        cond, body, (y0, dynamic, history, jnp.array(0))
     )
+    state = eqx.combine(dynamic, static)
     last = jnp.clip(state.num_accepted_steps - 1, 0, settings.max_iterations)
     steps = jnp.arange(settings.max_iterations + 1)
     history = jnp.where(steps <= last, history, history[last])
     loss = state.f_info.f
     finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(y))
+    converged = state.terminate if target is None else state.terminate | reached(state)
     status = jnp.select(
-        [~finite, state.terminate, state.result != optx.RESULTS.successful],
+        [~finite, converged, state.result != optx.RESULTS.successful],
         [DIVERGED, CONVERGED, FAILED],
         MAX_STEPS,
     )
@@ -143,6 +201,7 @@ def minimize_batch(
     args: Any,
     settings: BFGSSettings,
     monitor: Callable[[Array, Any], Array] | None = None,
+    target: Float[Array, " n"] | None = None,
 ) -> BFGSOutcome:
     """Minimise ``objective(y_i, args_i)`` for each i independently, all in one vmapped loop.
 
@@ -153,37 +212,63 @@ def minimize_batch(
         settings: stopping rules.
         monitor: value recorded in the history at every accepted iterate; defaults to the
             objective (the neural adjoint records the TRUE loss while minimising a surrogate).
+        target: optional per-example stopping target, ``(n,)``: example i also stops once
+            an accepted loss is ``<= target[i]`` (the discrepancy principle for ill-posed
+            problems: stop when ``||F(x) - y||^2 <= tau * m * sigma^2`` rather than fit the
+            noise). Its status is then ``converged``. None: the settings' rules alone.
 
-    Converged means optimistix's Cauchy criterion held; ``max_steps`` that the iteration or
-    evaluation budget ran out; ``diverged`` that the loss or iterate became non-finite (BFGS
-    fails this way when the objective overflows); ``failed`` any other optimistix result.
+    Converged means optimistix's Cauchy criterion held (or the target was reached);
+    ``max_steps`` that the iteration or evaluation budget ran out; ``diverged`` that the loss
+    or iterate became non-finite (BFGS fails this way when the objective overflows);
+    ``failed`` any other optimistix result.
     """
-    solve = lambda y, a: _minimize_one(objective, y, a, settings, monitor)  # noqa: E731
+    if target is None:
+        solve = lambda y, a: _minimize_one(objective, y, a, settings, monitor)  # noqa: E731
+        inputs = (y0, args)
+    else:
+        target = jnp.broadcast_to(jnp.asarray(target, y0.dtype), y0.shape[:1])
+        solve = lambda y, a, t: _minimize_one(objective, y, a, settings, monitor, t)  # noqa: E731
+        inputs = (y0, args, target)
     if 0 < settings.batch_size < y0.shape[0]:
-        return jax.lax.map(lambda ya: solve(*ya), (y0, args), batch_size=settings.batch_size)
-    return jax.vmap(solve)(y0, args)
+        return jax.lax.map(lambda ya: solve(*ya), inputs, batch_size=settings.batch_size)
+    return jax.vmap(solve)(*inputs)
 
 
 @jax.jit
-def _solve_problems(problem: Problem, problems: ProblemSet, y0: Array, settings: BFGSSettings):
+def _solve_problems(
+    problem: Problem,
+    problems: ProblemSet,
+    y0: Array,
+    settings: BFGSSettings,
+    target: Array | None = None,
+):
     if settings.parameterization == "raw":
         objective = lambda y, p: problem.loss(y, p.condition, p.observed)  # noqa: E731
-        return minimize_batch(objective, y0, problems, settings)
+        return minimize_batch(objective, y0, problems, settings, target=target)
     objective = lambda z, p: problem.loss(  # noqa: E731
         problem.from_network(z), p.condition, p.observed
     )
-    outcome = minimize_batch(objective, problem.to_network(y0), problems, settings)
+    outcome = minimize_batch(objective, problem.to_network(y0), problems, settings, target=target)
     return outcome.replace(solution=problem.from_network(outcome.solution))
 
 
 def bfgs_on_problems(
-    problem: Problem, problems: ProblemSet, y0: Array, settings: BFGSSettings
+    problem: Problem,
+    problems: ProblemSet,
+    y0: Array,
+    settings: BFGSSettings,
+    target: Array | None = None,
 ) -> tuple[BFGSOutcome, float]:
     """BFGS on the true forward model from ``y0``; returns the outcome and its wall time (s).
 
-    One compiled function per (problem constants, n, dtype): seeds with equal shapes reuse it.
+    ``target``: optional ``(n,)`` losses at which each example stops (``minimize_batch``),
+    e.g. the discrepancy principle's ``tau * m * sigma^2``; the loss is ``problem.loss``
+    in both parameterizations. One compiled function per (problem constants, n, dtype,
+    with or without a target): seeds with equal shapes reuse it.
     """
     problem.check_solution_shape(y0, problems.n)
+    if target is not None:
+        target = jnp.broadcast_to(jnp.asarray(target, y0.dtype), (problems.n,))
     start = time.perf_counter()
-    outcome = jax.block_until_ready(_solve_problems(problem, problems, y0, settings))
+    outcome = jax.block_until_ready(_solve_problems(problem, problems, y0, settings, target))
     return outcome, time.perf_counter() - start

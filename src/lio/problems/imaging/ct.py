@@ -21,8 +21,8 @@ class SparseViewCT(Problem):
     """Recover a ``size x size`` attenuation image ``xi`` from its noisy sinogram at few angles.
 
     ``y = A xi + eps``: ``A`` is the parallel-beam Radon transform at ``num_angles`` angles in
-    ``[0, pi)`` (``lio.problems.imaging.tomography``, a dense system matrix held as a pytree
-    leaf), ``eps`` Gaussian with standard deviation ``noise_level`` times the clean sinogram's
+    ``[0, pi)`` (``lio.problems.imaging.tomography``: its nonzeros, held as pytree leaves),
+    ``eps`` Gaussian with standard deviation ``noise_level`` times the clean sinogram's
     RMS (a relative noise level, as in learned-reconstruction benchmarks). The prior is random
     ellipse phantoms with values in ``[0, 1]``. There is no known condition (``c = 0``).
 

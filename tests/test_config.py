@@ -36,7 +36,7 @@ BAD_CONFIGS = [
     ("zero training steps", {"experiments": {WP: {"methods": {"reparameterized": {"training": {"steps": 0}}}}}},
      "0 is less than the minimum of 1"),
     ("unknown network kind", {"experiments": {WP: {"methods": {"reparameterized": {"network": {"kind": "transformer"}}}}}},
-     "'transformer' is not one of ['conv', 'mlp']"),
+     "'transformer' is not one of ['conv', 'mlp', 'unet']"),
     ("unknown activation", {"experiments": {WP: {"methods": {"neural_adjoint": {"surrogate": {"activation": "swish"}}}}}},
      "'swish' is not one of ['relu', 'sigmoid', 'tanh', 'gelu']"),
     ("option of another method", {"experiments": {WP: {"methods": {"reparameterized": {"boundary_weight": 3.0}}}}},

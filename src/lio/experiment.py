@@ -239,6 +239,7 @@ def stage_fractions(dataset, problem: Problem, options: dict[str, Any]) -> list[
             confidence=options["confidence"],
             problem=problem,
             same_minimum=options.get("same_minimum", 1e-4),
+            quality_atol=options.get("quality_atol"),
         )
         for stage in ("refined", "unrefined")
     ]

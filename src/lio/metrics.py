@@ -90,7 +90,7 @@ def fractions(
         points: dict[str, list[float]] = {}
         boots: dict[str, list[np.ndarray]] = {}
         healths: list[dict[str, float]] = []
-        means: dict[str, list[float]] = {}
+        quality_means: dict[str, list[float]] = {}
         for n in aggregate["n"].values:
             for seed_value in aggregate["seed"].values:
                 group = {"n": n, "seed": seed_value}
@@ -113,7 +113,7 @@ def fractions(
                     sign = -1.0 if quality.HIGHER_IS_BETTER[name] else 1.0
                     values = aggregate[f"{name}_{stage}"].sel({"solver": method, **group}).values[: int(n)]
                     reference = aggregate[f"{name}_refined"].sel({"solver": "bfgs", **group}).values[: int(n)]
-                    means.setdefault(name, []).append(float(np.nanmean(values)))
+                    quality_means.setdefault(name, []).append(float(np.nanmean(values)))
                     if method != "bfgs":
                         flags[f"better_{name}"], flags[f"equal_{name}"] = compare(
                             sign * values, sign * reference, 0.0, quality_atol.get(name, 0.0)
@@ -142,7 +142,7 @@ def fractions(
             row[f"{name}_low"] = float(np.quantile(means, alpha))
             row[f"{name}_high"] = float(np.quantile(means, 1 - alpha))
         for name in qualities:
-            row[name] = float(np.nanmean(means[name])) if means.get(name) else np.nan
+            row[name] = float(np.nanmean(quality_means[name])) if quality_means.get(name) else np.nan
         if healths:
             for name in health.RUN_METRICS:
                 row[name] = float(np.nanmean([h[name] for h in healths]))

@@ -51,6 +51,7 @@ rule paper_generated:
         summary=PAPER.generated("summary.tex"),
         sensitivity=PAPER.generated("sensitivity.tex"),
         pinning=PAPER.generated("pinning.tex"),
+        imaging=PAPER.generated("imaging.tex"),
     log:
         "results/logs/paper/generated.log",
     params:

@@ -164,6 +164,7 @@ class Layout:
             "constants",
             "sensitivity",
             "pinning",
+            "imaging",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 

@@ -78,7 +78,7 @@ class SparseViewCT(Problem):
 
     @property
     def parameter_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(f"pixel_{i}_{j}" for i in range(self.size) for j in range(self.size))
+        return tuple(f"pixel[{i},{j}]" for i in range(self.size) for j in range(self.size))
 
     def forward(self, solution: Float[Array, " d"], condition: Array) -> Array:
         sinogram = self.radon(solution)

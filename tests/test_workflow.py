@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -107,3 +108,23 @@ def test_jobs_import_lio_from_the_checkout_they_run_in(finished):
     sources = {match.group(1) for text in logs if (match := re.search(r"^lio job: .* lio=(\S+)$", text, re.M))}
     assert len([text for text in logs if text.startswith("lio job:")]) > 10
     assert sources == {str((finished / "src/lio").resolve())}
+
+
+def test_the_imaging_experiment_carries_truth_metrics_through_to_the_report(finished):
+    """CT's runs store PSNR / SSIM / relative error, the table compares them with BFGS's, and
+    the report's imaging section lists them; the paper's experiments have none."""
+    run = open_dataset(finished / "results/ct/reparameterized/n4/seed0/result.nc")
+    for name in ("psnr", "ssim", "relative_error"):
+        for stage in ("unrefined", "refined"):
+            assert run[f"{name}_{stage}"].shape == (4,) and np.isfinite(run[f"{name}_{stage}"]).all()
+    assert run["solution_refined"].shape == (4, 16 * 16)
+    table = pd.read_csv(finished / "results/table2.csv")
+    ct = table[table["experiment"] == "ct"]
+    assert set(ct["method"]) == {"bfgs", "reparameterized", "supervised"}  # no neural adjoint
+    assert ct["psnr"].notna().all() and ct[ct["method"] != "bfgs"]["better_psnr"].notna().all()
+    assert table[table["experiment"] == "wavepacket"]["psnr"].isna().all()
+    # BFGS refinement of a convex MAP objective: the refined images are BFGS's, to 0.1 dB.
+    refined = ct[ct["stage"] == "refined"]
+    assert (refined["psnr"] - refined[refined["method"] == "bfgs"]["psnr"].iloc[0]).abs().max() < 0.1
+    imaging = (finished / "results/paper/generated/imaging.tex").read_text()
+    assert "\\lioCtTitle & BFGS & refined" in imaging and "Reparameterized & own" in imaging

@@ -132,6 +132,10 @@ def test_background_pixels_at_the_edge_are_not_pinned():
     estimate[1, :2] = 1.0  # two saturated pixels of 400: below PINNED_PARAMETERS
     estimate[0, :20] = 1.0  # twenty: 5 %, pinned
     np.testing.assert_array_equal(health.per_example(estimate, truth, lower, upper)["pinned"], [True, False])
+    # Saturated at 1 where the truth is 0.95: stuck, but right to within PINNED_PIXEL_ERROR.
+    near = np.full((1, 400), 0.95)
+    assert not health.per_example(np.ones((1, 400)), near, lower, upper)["pinned"].any()
+    assert health.per_example(np.ones((1, 400)), near - 0.2, lower, upper)["pinned"].all()
 
 
 def test_bad_ct_parameters_are_named():

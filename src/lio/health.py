@@ -12,8 +12,10 @@ are its edges):
 - ``pinned``: some parameter within ``EDGE_MARGIN`` of the box's edge, ``1 - |u| <= 2e-3``,
   where the tanh's derivative ``1 - u^2`` is below ~4e-3 of its maximum, while the truth's is
   not there (an image's background pixels are 0, the box's lower edge, in truth as well); for
-  image-sized unknowns, more than ``PINNED_PARAMETERS`` of the parameters (a few saturated
-  pixels do not stop an image from training; one saturated parameter of four does);
+  image-sized unknowns (``IMAGE_SIZED`` parameters or more), more than ``PINNED_PARAMETERS`` of
+  the parameters, counting only pixels further than ``PINNED_PIXEL_ERROR`` of the box from the
+  truth (a few saturated pixels do not stop an image from training, and a pixel stuck at 0 where
+  the truth is 0.02 is right; one saturated parameter of four stops a vector);
 - ``outside``: some parameter beyond the box (possible for BFGS on raw parameters only);
 - ``error``: ``max_k |xi_k - truth_k| / (upper_k - lower_k)``, the distance to the hidden truth
   in units of the prior box;
@@ -32,7 +34,9 @@ from __future__ import annotations
 import numpy as np
 
 EDGE_MARGIN = 2e-3  # of the half-width of the box: tanh'(z) = 1 - u^2 < 4e-3 there
-PINNED_PARAMETERS = 0.01  # share of an example's parameters; below 100 parameters: any one
+IMAGE_SIZED = 100  # parameters from which an estimate is judged as an image
+PINNED_PARAMETERS = 0.01  # share of an image's pixels; below IMAGE_SIZED parameters: any one
+PINNED_PIXEL_ERROR = 0.1  # of the box's width: a saturated pixel this far from the truth is wrong
 DEGENERATE_PINNED = 0.10  # issue #17: no learned run may have more than 10 % pinned
 DEGENERATE_SPREAD = 0.10  # estimates varying less than a tenth as much as the truths
 RUN_METRICS = ("pinned", "outside", "spread", "error", "in_basin")
@@ -56,7 +60,11 @@ def per_example(
         truth_position = np.abs(2 * (truth - lower) / width - 1)
         at_edge = (np.abs(position) >= 1 - EDGE_MARGIN) & (np.abs(position) <= 1)
         saturated = at_edge & (truth_position < 1 - EDGE_MARGIN)
-        pinned = np.mean(saturated, axis=-1) > (PINNED_PARAMETERS if width.size >= 100 else 0)
+        if width.size >= IMAGE_SIZED:
+            wrong = np.abs(solution - truth) > PINNED_PIXEL_ERROR * width
+            pinned = np.mean(saturated & wrong, axis=-1) > PINNED_PARAMETERS
+        else:
+            pinned = np.any(saturated, axis=-1)
         error = np.max(np.abs(solution - truth) / width, axis=-1)
     return {"pinned": pinned, "outside": outside, "error": error}
 

@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from lio.problems.imaging.phantoms import random_ellipses, shepp_logan
 from lio.problems.imaging.tomography import (
-    FILTERS, Radon, angles_for, fbp, pixel_grid, random_ellipses, shepp_logan, system_matrix,
+    FILTERS, Radon, angles_for, fbp, pixel_grid, system_matrix,
 )
 
 

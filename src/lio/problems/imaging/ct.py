@@ -12,9 +12,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from lio import quality
 from lio.problems.base import Problem, ProblemSet
-from lio.problems.imaging import tomography
-
-PRIOR_MEAN_DRAWS = 1024  # phantoms averaged into the prior's mean image (BFGS's start)
+from lio.problems.imaging import phantoms, regularizers, tomography
 
 
 class SparseViewCT(Problem):
@@ -24,7 +22,8 @@ class SparseViewCT(Problem):
     ``[0, pi)`` (``lio.problems.imaging.tomography``: its nonzeros, held as pytree leaves),
     ``eps`` Gaussian with standard deviation ``noise_level`` times the clean sinogram's
     RMS (a relative noise level, as in learned-reconstruction benchmarks). The prior is random
-    ellipse phantoms with values in ``[0, 1]``. There is no known condition (``c = 0``).
+    ellipse phantoms with values in ``[0, 1]`` (``lio.problems.imaging.phantoms``). There is no
+    known condition (``c = 0``).
 
     The loss is the regularised (MAP) objective ``||A xi - y||^2 + reg_weight * R(xi)``, with
     ``R`` smoothed total variation ``sum sqrt(|grad xi|^2 + tv_smoothing^2) - tv_smoothing`` or
@@ -67,10 +66,7 @@ class SparseViewCT(Problem):
         if self.radon is None:
             object.__setattr__(self, "radon", tomography.Radon.create(self.size, self.num_angles))
         if self.mean_image is None:
-            draws = tomography.random_ellipses(
-                jax.random.PRNGKey(0), PRIOR_MEAN_DRAWS, self.size
-            )
-            object.__setattr__(self, "mean_image", jnp.mean(draws, axis=0))
+            object.__setattr__(self, "mean_image", phantoms.prior_mean_image(self.size))
 
     @property
     def solution_shape(self) -> tuple[int, int]:
@@ -90,13 +86,10 @@ class SparseViewCT(Problem):
         return clean + sigma * jax.random.normal(key, clean.shape, clean.dtype)
 
     def regularization(self, solution: Float[Array, " d"]) -> Float[Array, ""]:
-        image = solution.reshape(self.solution_shape)
-        dx = jnp.diff(image, axis=0, append=image[-1:])
-        dy = jnp.diff(image, axis=1, append=image[:, -1:])
-        if self.regularizer == "tikhonov":
-            return jnp.sum(dx**2 + dy**2)
-        smoothing = jnp.asarray(self.tv_smoothing, solution.dtype)
-        return jnp.sum(jnp.sqrt(dx**2 + dy**2 + smoothing**2) - smoothing)
+        """``R(xi)`` of the flat image (``lio.problems.imaging.regularizers``)."""
+        return regularizers.regularization(
+            solution.reshape(self.solution_shape), self.regularizer, self.tv_smoothing
+        )
 
     def loss(self, solution: Array, condition: Array, observed: Array) -> Float[Array, ""]:
         """The MAP objective: squared data misfit plus ``reg_weight`` times the regulariser."""
@@ -109,7 +102,7 @@ class SparseViewCT(Problem):
         return image.reshape(self.solution_shape)
 
     def sample_solution(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
-        images = tomography.random_ellipses(key, n, self.size).astype(jnp.result_type(float))
+        images = phantoms.random_ellipses(key, n, self.size).astype(jnp.result_type(float))
         return images, jnp.zeros((n, 0), images.dtype)
 
     @property

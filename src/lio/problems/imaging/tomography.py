@@ -1,4 +1,4 @@
-"""2D parallel-beam CT: the Radon transform as a dense matrix, filtered back-projection, phantoms.
+"""2D parallel-beam CT: the Radon transform as a dense matrix and filtered back-projection.
 
 Geometry (shared by every function here):
     The image is ``size x size`` pixels on the square ``[-1, 1]^2`` (pixel width
@@ -24,13 +24,11 @@ Discretisation:
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float
 
 FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 
@@ -139,7 +137,7 @@ class Radon(struct.PyTreeNode):
 
     @classmethod
     def create(cls, size: int, num_angles: int, num_detectors: int | None = None,
-               dtype=jnp.float64) -> "Radon":
+               dtype=None) -> "Radon":
         num_detectors = size if num_detectors is None else num_detectors
         _check_geometry(size, num_angles, num_detectors)
         rows, columns, weights = ray_weights(size, angles_for(num_angles), num_detectors)
@@ -149,8 +147,9 @@ class Radon(struct.PyTreeNode):
         packed_columns = np.zeros((count, max(int(per_row.max()), 1)), np.int32)
         packed_weights = np.zeros(packed_columns.shape)
         packed_columns[rows, slot], packed_weights[rows, slot] = columns, weights
-        return cls(jnp.asarray(packed_columns), jnp.asarray(packed_weights, dtype), int(size),
-                   int(num_angles), int(num_detectors))
+        weights = jnp.asarray(packed_weights, dtype or jnp.result_type(float))  # float64 under x64
+        return cls(jnp.asarray(packed_columns), weights, int(size), int(num_angles),
+                   int(num_detectors))
 
     @property
     def sinogram_shape(self) -> tuple[int, int]:
@@ -230,65 +229,3 @@ def fbp(
     detectors = jnp.asarray(-1 + (np.arange(-1, nd + 1) + 0.5) * ds, sinogram.dtype)
     values = jax.vmap(lambda s, q: jnp.interp(s, detectors, q, left=0, right=0))(offsets, filtered)
     return np.pi / radon.num_angles * values.sum(0)
-
-
-@functools.partial(jax.jit, static_argnums=range(1, 7))
-def random_ellipses(
-    key: PRNGKeyArray, n: int, size: int, max_ellipses: int = 6, support_radius: float = 0.9,
-    axis_range: tuple[float, float] = (0.1, 0.45),
-    intensity_range: tuple[float, float] = (-0.5, 1.0),
-) -> Float[Array, "n p"]:
-    """``n`` random ellipse phantoms, flat ``(n, size * size)``, values in ``[0, 1]``.
-
-    Compiled (everything but ``key`` static): drawn eagerly, the vmapped ops took 5.5 s on CPU.
-
-    Each image sums ``K ~ U{1, ..., max_ellipses}`` ellipses with semi-axes ``~ U(axis_range)``,
-    rotation ``~ U(0, pi)``, intensity ``~ U(intensity_range)`` (the first is made positive;
-    negative ones carve holes) and centre uniform in the disc of radius
-    ``support_radius - max semi-axis``, so every ellipse lies inside ``support_radius``; the
-    sum is clipped to ``[0, 1]`` (attenuation is non-negative). Deterministic given ``key``.
-
-    Args:
-        key: PRNG key; image ``i`` uses ``jax.random.split(key, n)[i]``.
-        n: number of images.
-        size: pixels per side.
-        max_ellipses: most ellipses per image.
-        support_radius: every ellipse lies inside this radius (``< 1``: the detectors cover
-            the unit disc).
-        axis_range: ``(low, high)`` of the semi-axes, in the ``[-1, 1]`` units.
-        intensity_range: ``(low, high)`` of each ellipse's additive intensity.
-    """
-    x, y = (jnp.asarray(c).reshape(-1) for c in pixel_grid(size))
-
-    def one(key):
-        keys = jax.random.split(key, 6)
-        axes = jax.random.uniform(keys[0], (max_ellipses, 2), minval=axis_range[0],
-                                  maxval=axis_range[1])
-        rotation = jax.random.uniform(keys[1], (max_ellipses,), maxval=np.pi)
-        intensity = jax.random.uniform(keys[2], (max_ellipses,), minval=intensity_range[0],
-                                       maxval=intensity_range[1])
-        intensity = intensity.at[0].set(jnp.abs(intensity[0]))
-        count = jax.random.randint(keys[3], (), 1, max_ellipses + 1)
-        radius = (support_radius - axes.max(1)) * jnp.sqrt(
-            jax.random.uniform(keys[4], (max_ellipses,)))
-        phase = jax.random.uniform(keys[5], (max_ellipses,), maxval=2 * np.pi)
-        cx, cy = radius * jnp.cos(phase), radius * jnp.sin(phase)
-        dx, dy = x[None] - cx[:, None], y[None] - cy[:, None]
-        c, s = jnp.cos(rotation)[:, None], jnp.sin(rotation)[:, None]
-        u, v = (c * dx + s * dy) / axes[:, :1], (-s * dx + c * dy) / axes[:, 1:]
-        active = jnp.arange(max_ellipses) < count
-        image = jnp.sum(jnp.where(active[:, None] & (u**2 + v**2 <= 1), intensity[:, None], 0), 0)
-        return jnp.clip(image, 0, 1)
-
-    return jax.vmap(one)(jax.random.split(key, n))
-
-
-def shepp_logan(size: int) -> np.ndarray:
-    """scikit-image's modified Shepp-Logan phantom (400 x 400, in ``[0, 1]``) resized to
-    ``(size, size)`` with anti-aliasing; zero outside the unit disc."""
-    from skimage.data import shepp_logan_phantom
-    from skimage.transform import resize
-
-    image = resize(shepp_logan_phantom(), (size, size), anti_aliasing=True)
-    x, y = pixel_grid(size)
-    return np.where(x**2 + y**2 <= 1, np.clip(image, 0, None), 0.0)

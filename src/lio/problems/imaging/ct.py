@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -10,12 +10,12 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from lio import quality
-from lio.problems.base import Problem, ProblemSet
-from lio.problems.imaging import phantoms, regularizers, tomography
+from lio.problems.base import ProblemSet
+from lio.problems.imaging import phantoms, tomography
+from lio.problems.imaging.base import ImageProblem
 
 
-class SparseViewCT(Problem):
+class SparseViewCT(ImageProblem):
     """Recover a ``size x size`` attenuation image ``xi`` from its noisy sinogram at few angles.
 
     ``y = A xi + eps``: ``A`` is the parallel-beam Radon transform at ``num_angles`` angles in
@@ -38,43 +38,22 @@ class SparseViewCT(Problem):
     """
 
     name: ClassVar[str] = "ct"
-    example_panels: ClassVar[tuple[str, ...]] = ("a",)
 
-    size: int = struct.field(pytree_node=False, default=64)
+    # size, noise_level, regularizer, reg_weight, tv_smoothing: lio.problems.imaging.base.
     num_angles: int = struct.field(pytree_node=False, default=30)
-    noise_level: float = struct.field(pytree_node=False, default=0.05)
-    regularizer: Literal["tv", "tikhonov"] = struct.field(pytree_node=False, default="tv")
-    reg_weight: float = struct.field(pytree_node=False, default=0.01)
-    tv_smoothing: float = struct.field(pytree_node=False, default=0.01)
     # Derived arrays (pytree leaves, so no config parameters): built by __post_init__.
     radon: tomography.Radon | None = struct.field(pytree_node=True, default=None)
     mean_image: Array | None = struct.field(pytree_node=True, default=None)
 
     def __post_init__(self):
-        if self.size < 8:
-            raise ValueError(f"ct: size must be >= 8 pixels, got {self.size}; use 16 for tests.")
+        self.check_image_fields()
         if self.num_angles < 1:
             raise ValueError(f"ct: num_angles must be >= 1, got {self.num_angles}.")
-        for field in ("noise_level", "reg_weight"):
-            if getattr(self, field) < 0:
-                raise ValueError(f"ct: {field} must be >= 0, got {getattr(self, field)}.")
-        if self.tv_smoothing <= 0:
-            raise ValueError(
-                f"ct: tv_smoothing must be > 0 (it makes TV differentiable), got {self.tv_smoothing}."
-            )
         # Pytree unflattening passes the leaves back in: build them only on construction.
         if self.radon is None:
             object.__setattr__(self, "radon", tomography.Radon.create(self.size, self.num_angles))
         if self.mean_image is None:
             object.__setattr__(self, "mean_image", phantoms.prior_mean_image(self.size))
-
-    @property
-    def solution_shape(self) -> tuple[int, int]:
-        return (self.size, self.size)
-
-    @property
-    def parameter_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(f"pixel[{i},{j}]" for i in range(self.size) for j in range(self.size))
 
     def forward(self, solution: Float[Array, " d"], condition: Array) -> Array:
         sinogram = self.radon(solution)
@@ -84,17 +63,6 @@ class SparseViewCT(Problem):
         clean = self.forward(solution, condition)
         sigma = self.noise_level * jnp.sqrt(jnp.mean(clean**2))
         return clean + sigma * jax.random.normal(key, clean.shape, clean.dtype)
-
-    def regularization(self, solution: Float[Array, " d"]) -> Float[Array, ""]:
-        """``R(xi)`` of the flat image (``lio.problems.imaging.regularizers``)."""
-        return regularizers.regularization(
-            solution.reshape(self.solution_shape), self.regularizer, self.tv_smoothing
-        )
-
-    def loss(self, solution: Array, condition: Array, observed: Array) -> Float[Array, ""]:
-        """The MAP objective: squared data misfit plus ``reg_weight`` times the regulariser."""
-        misfit = jnp.sum((self.forward(solution, condition) - observed) ** 2)
-        return misfit + self.reg_weight * self.regularization(solution)
 
     def network_input(self, observed: Array, condition: Array) -> Array:
         """The filtered back-projection of the sinogram, on the image grid."""
@@ -115,14 +83,6 @@ class SparseViewCT(Problem):
         """The prior's mean image: for an underdetermined linear problem, (L-)BFGS keeps the
         start's null-space part, so the start must be the prior's mean, not the box's middle."""
         return self.mean_image.astype(jnp.result_type(float))
-
-    def in_basin(self, solution: np.ndarray, truth: np.ndarray) -> np.ndarray:
-        """Every estimate: the objective is convex (quadratic misfit plus a convex regulariser),
-        so it has one basin."""
-        return np.ones(np.shape(solution)[0], bool)
-
-    def quality(self, solution: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
-        return quality.image_quality(solution, truth, self.solution_shape, data_range=1.0)
 
     def draw_example(self, ax, problems: ProblemSet, index: int, panel: str) -> str:
         """Panel (a): the truth, the sinogram and its filtered back-projection, side by side."""

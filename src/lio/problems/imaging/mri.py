@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -10,12 +10,12 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from lio import quality
-from lio.problems.base import Problem, ProblemSet
-from lio.problems.imaging import fourier, phantoms, regularizers
+from lio.problems.base import ProblemSet
+from lio.problems.imaging import fourier, phantoms
+from lio.problems.imaging.base import ImageProblem
 
 
-class UndersampledMRI(Problem):
+class UndersampledMRI(ImageProblem):
     """Recover a ``size x size`` image ``xi`` from noisy k-space rows sampled at ``acceleration``.
 
     ``y = A xi + eps``: ``A = M S F`` is the orthonormal 2D FFT, centred, then masked to the
@@ -42,7 +42,6 @@ class UndersampledMRI(Problem):
     """
 
     name: ClassVar[str] = "mri"
-    example_panels: ClassVar[tuple[str, ...]] = ("a",)
     # The observation's last axis is [real, imag], but what the networks read is
     # ``network_input``, a single-channel (size, size) image; ``observation_channels`` tells the
     # conv nets and the U-Net how to read *that* (lio.nets: channels_last), so it is False here:
@@ -50,23 +49,19 @@ class UndersampledMRI(Problem):
     # image's columns as channels.
     observation_channels: ClassVar[bool] = False
 
-    size: int = struct.field(pytree_node=False, default=64)
+    # size, noise_level, regularizer, tv_smoothing: lio.problems.imaging.base.
     acceleration: int = struct.field(pytree_node=False, default=4)
     center_fraction: float = struct.field(pytree_node=False, default=0.08)
     mask_seed: int = struct.field(pytree_node=False, default=0)
-    noise_level: float = struct.field(pytree_node=False, default=0.05)
-    regularizer: Literal["tv", "tikhonov"] = struct.field(pytree_node=False, default="tv")
     # Best mean PSNR of L-BFGS (39.0 dB) on 16 calibration problems (seed 1000), 64 x 64, 4x:
     # benchmarks/mri_regularization.py, benchmarks/results/mri_regularization-cpu.json.
     reg_weight: float = struct.field(pytree_node=False, default=0.003)
-    tv_smoothing: float = struct.field(pytree_node=False, default=0.01)
     # Derived arrays (pytree leaves, so no config parameters): built by __post_init__.
     operator: fourier.MaskedFourier | None = struct.field(pytree_node=True, default=None)
     mean_image: Array | None = struct.field(pytree_node=True, default=None)
 
     def __post_init__(self):
-        if self.size < 8:
-            raise ValueError(f"mri: size must be >= 8 pixels, got {self.size}; use 16 for tests.")
+        self.check_image_fields()
         if not 1 <= self.acceleration <= 16:
             raise ValueError(
                 f"mri: acceleration must be in 1..16 (1 = full sampling), got {self.acceleration}."
@@ -77,27 +72,12 @@ class UndersampledMRI(Problem):
             )
         if self.mask_seed < 0:
             raise ValueError(f"mri: mask_seed must be >= 0, got {self.mask_seed}.")
-        for field in ("noise_level", "reg_weight"):
-            if getattr(self, field) < 0:
-                raise ValueError(f"mri: {field} must be >= 0, got {getattr(self, field)}.")
-        if self.tv_smoothing <= 0:
-            raise ValueError(
-                f"mri: tv_smoothing must be > 0 (it makes TV differentiable), got {self.tv_smoothing}."
-            )
         # Pytree unflattening passes the leaves back in: build them only on construction.
         if self.operator is None:
             object.__setattr__(self, "operator", fourier.MaskedFourier.create(
                 self.size, self.acceleration, self.center_fraction, self.mask_seed))
         if self.mean_image is None:
             object.__setattr__(self, "mean_image", phantoms.prior_mean_image(self.size))
-
-    @property
-    def solution_shape(self) -> tuple[int, int]:
-        return (self.size, self.size)
-
-    @property
-    def parameter_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(f"pixel[{i},{j}]" for i in range(self.size) for j in range(self.size))
 
     def forward(self, solution: Float[Array, " d"], condition: Array) -> Array:
         return self.operator(solution)
@@ -108,17 +88,6 @@ class UndersampledMRI(Problem):
         rms = jnp.sqrt(jnp.sum(clean**2) / (2 * jnp.sum(sampled)))
         noise = jax.random.normal(key, clean.shape, clean.dtype)
         return clean + self.noise_level * rms * sampled * noise
-
-    def regularization(self, solution: Float[Array, " d"]) -> Float[Array, ""]:
-        """``R(xi)`` of the flat image (``lio.problems.imaging.regularizers``)."""
-        return regularizers.regularization(
-            solution.reshape(self.solution_shape), self.regularizer, self.tv_smoothing
-        )
-
-    def loss(self, solution: Array, condition: Array, observed: Array) -> Float[Array, ""]:
-        """The MAP objective: squared data misfit plus ``reg_weight`` times the regulariser."""
-        misfit = jnp.sum((self.forward(solution, condition) - observed) ** 2)
-        return misfit + self.reg_weight * self.regularization(solution)
 
     def network_input(self, observed: Array, condition: Array) -> Array:
         """The zero-filled reconstruction of the k-space, on the image grid."""
@@ -138,14 +107,6 @@ class UndersampledMRI(Problem):
         """The prior's mean image: (L-)BFGS keeps the start's part in the unsampled
         frequencies (the null space), so the start must be the prior's mean."""
         return self.mean_image.astype(jnp.result_type(float))
-
-    def in_basin(self, solution: np.ndarray, truth: np.ndarray) -> np.ndarray:
-        """Every estimate: the objective is convex (quadratic misfit plus a convex regulariser),
-        so it has one basin."""
-        return np.ones(np.shape(solution)[0], bool)
-
-    def quality(self, solution: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
-        return quality.image_quality(solution, truth, self.solution_shape, data_range=1.0)
 
     def draw_example(self, ax, problems: ProblemSet, index: int, panel: str) -> str:
         """Panel (a): the truth, the log-magnitude of the sampled k-space and the zero-filled

@@ -5,15 +5,23 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lio.problems import PROBLEMS, WavePacket, make_problem
+from lio.problems import WavePacket, make_problem
 from tests.conftest import ALL_PROBLEMS
 
 N = 5
+# The image problems at test size (their defaults are the full config's 64 x 64 grids, whose
+# finite-difference gradient check alone took ~50 s); the others at their defaults.
+CONTRACT_PARAMS = {
+    "ct": {"size": 16, "num_angles": 8},
+    "mri": {"size": 16},
+    "fwi": {"size": 16, "extent": 0.4, "num_sources": 2, "num_receivers": 8,
+            "record_time": 0.6, "sponge_width": 10},
+}
 
 
 @pytest.fixture(params=ALL_PROBLEMS)
 def problem(request):
-    return PROBLEMS[request.param]()
+    return make_problem(request.param, CONTRACT_PARAMS.get(request.param))
 
 
 def test_sample_shapes(problem, key):
@@ -58,7 +66,7 @@ def test_gradient_finite_and_matches_finite_differences(problem, key):
     # A point off the truth, inside the box, so the gradient is non-trivial.
     point = problems.solution[0] + 0.3 * (upper - lower) / 97
     condition, observed = problems.condition[0], problems.observed[0]
-    loss = lambda s: problem.loss(s, condition, observed)  # noqa: E731
+    loss = jax.jit(lambda s: problem.loss(s, condition, observed))
     grad = jax.grad(loss)(point)
     assert np.all(np.isfinite(grad))
     step = 1e-6 * (upper - lower)

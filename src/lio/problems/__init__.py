@@ -6,6 +6,7 @@ from lio.problems.paper.kuramoto_sivashinsky import KuramotoSivashinsky
 from lio.problems.paper.navier_stokes import NavierStokes
 from lio.problems.examples.oscillator import DampedOscillator
 from lio.problems.imaging.ct import SparseViewCT
+from lio.problems.imaging.fwi import SeismicFWI
 from lio.problems.imaging.mri import UndersampledMRI
 from lio.problems.schema import as_field_values, parameter_errors, params_schema
 from lio.problems.paper.wavepacket import WavePacket
@@ -18,6 +19,7 @@ PROBLEMS: dict[str, type[Problem]] = {
     "navier_stokes": NavierStokes,
     "ct": SparseViewCT,
     "mri": UndersampledMRI,
+    "fwi": SeismicFWI,
 }
 
 
@@ -47,4 +49,4 @@ def make_problem(kind: str, params: dict | None = None) -> Problem:
     return cls(**as_field_values(params))
 
 
-__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "NavierStokes", "Problem", "ProblemSet", "SparseViewCT", "UndersampledMRI", "WavePacket", "make_problem", "params_schema"]
+__all__ = ["PROBLEMS", "Billiards", "KuramotoSivashinsky", "NavierStokes", "Problem", "ProblemSet", "SeismicFWI", "SparseViewCT", "UndersampledMRI", "WavePacket", "make_problem", "params_schema"]

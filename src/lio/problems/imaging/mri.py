@@ -54,7 +54,7 @@ class UndersampledMRI(ImageProblem):
     center_fraction: float = struct.field(pytree_node=False, default=0.08)
     mask_seed: int = struct.field(pytree_node=False, default=0)
     # Best mean PSNR of L-BFGS (39.0 dB) on 16 calibration problems (seed 1000), 64 x 64, 4x:
-    # benchmarks/mri_regularization.py, benchmarks/results/mri_regularization-cpu.json.
+    # benchmarks/regularization.py --problem mri, benchmarks/results/mri_regularization-cpu.json.
     reg_weight: float = struct.field(pytree_node=False, default=0.003)
     # Derived arrays (pytree leaves, so no config parameters): built by __post_init__.
     operator: fourier.MaskedFourier | None = struct.field(pytree_node=True, default=None)

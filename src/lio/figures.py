@@ -112,29 +112,35 @@ def image_gallery(
     problem: Problem, problems: ProblemSet, aggregate: xr.Dataset, index: int, png: str, pdf: str
 ):
     """Panel (a) of an imaging problem: the truth, the network input (e.g. the filtered
-    back-projection) and every method's reconstruction of the same problem (largest n, first
-    seed), its own estimate above and after BFGS refinement below, with PSNR / SSIM."""
+    back-projection; BFGS's start where the networks see the data itself) and every method's
+    reconstruction of the same problem (largest n, first seed), its own estimate above and after
+    BFGS refinement below, with PSNR / SSIM, all on the grey scale of the prior's box."""
     _style()
     shape = problem.solution_shape
     n, seed = int(aggregate["n"].values[-1]), aggregate["seed"].values[0]
     truth = np.asarray(problems.solution[index]).reshape(shape)
     given = np.asarray(problem.network_input(problems.observed[index], problems.condition[index]))
+    given_title = "network input"
+    if given.size != truth.size:  # the networks see the data itself (FWI's shot gathers)
+        given, given_title = np.asarray(problem.prior_mean), "BFGS start"
+    lower, upper = (np.asarray(b, float) for b in problem.bounds)
+    scale = {"cmap": "gray", "vmin": float(lower.min()), "vmax": float(upper.max())}
     solvers = [str(s) for s in aggregate[SOLVER_DIM].values]
     columns = 2 + len(solvers)
     figure, axes = plt.subplots(2, columns, figsize=(1.25 * columns, 2.9), squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
-    axes[0, 0].imshow(truth, cmap="gray", vmin=0, vmax=1)
+    axes[0, 0].imshow(truth, **scale)
     axes[0, 0].set_title("truth", fontsize="small")
-    axes[0, 1].imshow(given.reshape(shape), cmap="gray", vmin=0, vmax=1)
-    axes[0, 1].set_title("network input", fontsize="small")
+    axes[0, 1].imshow(given.reshape(shape), **scale)
+    axes[0, 1].set_title(given_title, fontsize="small")
     for column, solver in enumerate(solvers, start=2):
         for row, stage in enumerate(("unrefined", "refined")):
             pick = {SOLVER_DIM: solver, "n": n, "seed": seed, "example": index}
             estimate = aggregate[f"solution_{stage}"].sel(pick).values.reshape(shape)
             if not np.all(np.isfinite(estimate)) or (solver == "bfgs" and stage == "unrefined"):
                 continue
-            axes[row, column].imshow(estimate, cmap="gray", vmin=0, vmax=1)
+            axes[row, column].imshow(estimate, **scale)
             psnr = float(aggregate[f"psnr_{stage}"].sel(pick)) if f"psnr_{stage}" in aggregate else np.nan
             ssim = float(aggregate[f"ssim_{stage}"].sel(pick)) if f"ssim_{stage}" in aggregate else np.nan
             label = METHOD_LABELS.get(solver, solver) + ("" if stage == "unrefined" or solver == "bfgs" else " + BFGS")

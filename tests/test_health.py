@@ -115,3 +115,28 @@ def test_pinned_share_pooled_over_problems_and_the_sizes_where_it_lives():
     note = pinning_notes(table[table["method"] != "bfgs"], ["wavepacket"])
     assert r"25.0\,\% pinned as a mean" in note and r"10.0\,\% of all its problems" in note
     assert r"$n \in \{2\}$" in note
+
+
+def test_progress_says_whether_the_search_moved_the_estimates_toward_the_truth():
+    truth = np.array([[100.0], [100.0], [100.0], [100.0]])
+    initial = np.array([[140.0], [140.0], [110.0], [100.0]])
+    solution = np.array([[110.0], [200.0], [110.0], [100.0]])  # closer, further, stayed, stayed
+    moved = health.progress(initial, solution, truth, LOWER, UPPER)
+    assert moved["closer"] == 0.25  # strictly closer only: a start at the truth cannot improve
+    assert moved["error_initial"] == pytest.approx(np.median([40.0, 40.0, 10.0, 0.0]) / 192.0)
+
+
+def test_health_rows_carry_the_start_where_the_aggregate_has_it():
+    truth = [100.0, 120.0, 140.0, 160.0]
+    dataset = aggregate([[5.0] * 4, [4.0] * 4], [[128.0] * 4, [101.0, 121.0, 190.0, 30.0]], truth)
+    table = fractions(dataset, "unrefined", 1e-6, 1e-12, 50, 0.95, problem=WavePacket())
+    assert "closer" not in table or table["closer"].isna().all()  # an older aggregate: no start
+    start = np.broadcast_to(np.array([128.0, 110.0, 140.0, 160.0])[None, None, None, :, None], (2, 1, 1, 4, 1))
+    dataset["solution_initial"] = (("solver", "n", "seed", "example", "parameter"), start.copy())
+    table = fractions(dataset, "unrefined", 1e-6, 1e-12, 50, 0.95, problem=WavePacket())
+    mine = table[table["method"] == "reparameterized"].iloc[0]
+    assert mine.closer == 0.5  # 128 -> 101 (truth 100) and 110 -> 121 (truth 120) moved closer; the others away
+    assert mine.error_initial == pytest.approx(np.median([28.0, 10.0, 0.0, 0.0]) / 192.0)
+    table.insert(0, "experiment", "wavepacket")
+    markdown = health_markdown(pd.concat([table.assign(stage="refined"), table]))
+    assert "| wavepacket | reparameterized |" in markdown and "-> " in markdown and "50.0%" in markdown

@@ -122,3 +122,16 @@ def test_bad_network_kind_is_named(setting):
     method = make_method("reparameterized", {"network": {"kind": "transformer"}}, BFGSSettings())
     with pytest.raises(ValueError, match=r"network kind 'transformer' is not known; expected one of \['conv', 'mlp', 'unet'\]"):
         method.solve(problem, problems, None, key)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_every_method_reports_where_its_search_started(name, setting):
+    problem, problems, _, _ = setting
+    estimate = solve(name, setting)
+    assert estimate.initial is not None and estimate.initial.shape == estimate.solution.shape
+    if name in ("bfgs", "neural_adjoint"):  # both search from the prior mean
+        np.testing.assert_array_equal(estimate.initial, np.broadcast_to(problem.prior_mean, (N, 1)))
+    else:  # the untrained network's outputs: in the box, spread, and moved by training
+        lower, upper = problem.bounds
+        assert np.all(estimate.initial >= lower) and np.all(estimate.initial <= upper)
+        assert np.std(estimate.initial) > 0 and not np.array_equal(estimate.initial, estimate.solution)

@@ -119,3 +119,32 @@ def test_record_aggregates_in_the_old_layout_open_with_a_solver_dimension():
         bfgs = dataset["loss_refined"].sel(solver="bfgs")
         assert bfgs.dims == ("n", "seed", "example") and np.isfinite(bfgs).any(), path.name
         assert old_layout or dataset.attrs.get("Conventions"), path.name
+
+
+def test_the_start_of_the_search_is_stored_and_aggregated_with_older_runs(tmp_path):
+    import dataclasses
+
+    import jax
+
+    from lio import results
+    from lio.methods.base import Estimate
+    from lio.problems import PROBLEMS
+
+    problem = PROBLEMS["wavepacket"]()
+    problems = problem.sample(jax.random.key(0), 2)
+    solution = np.asarray(problems.solution)
+    old = Estimate(solution=solution, loss=np.ones(2), status=np.zeros(2, int),
+                   iterations=np.ones(2, int), curve=np.ones(3), wall_time=0.1)
+    new = dataclasses.replace(old, initial=np.full((2, 1), 128.0))
+    attrs = {"n": 2, "seed": 0, "problem": "wavepacket", "config": "{}"}
+    run = results.run_to_dataset(problem, problems, new, new, {**attrs, "method": "reparameterized"})
+    assert run["solution_initial"].values.tolist() == [[128.0], [128.0]]
+    assert "started" in run["solution_initial"].attrs["long_name"]
+    write_atomic(run, tmp_path / "new.nc")
+    before = results.run_to_dataset(problem, problems, old, old, {**attrs, "method": "bfgs"})
+    assert "solution_initial" not in before  # a run made before lio recorded the start
+    write_atomic(before, tmp_path / "old.nc")
+    dataset = results.aggregate([tmp_path / "old.nc", tmp_path / "new.nc"])
+    start = dataset["solution_initial"]
+    assert np.isnan(start.sel(solver="bfgs").values).all()
+    assert start.sel(solver="reparameterized").values.ravel().tolist() == [128.0, 128.0]

@@ -127,11 +127,19 @@ def solve(
     truth = np.asarray(problems.solution)
     for stage, estimate in (("unrefined", unrefined), ("refined", refined)):
         examples, summary = health.diagnose(problem, estimate.solution, truth)
+        moved = ""
+        if stage == "unrefined" and estimate.initial is not None:
+            lower, upper = (np.asarray(b, float) for b in problem.bounds)
+            summary |= health.progress(estimate.initial, estimate.solution, truth, lower, upper)
+            moved = (
+                f" (at the start {summary['error_initial']:.3f}; closer to the truth than at "
+                f"the start {summary['closer']:.2f})"
+            )
         diagnostics[stage] = (examples, summary)
         label = f"{experiment}/{method_name}/n{n}/seed{seed} {stage}"
         print(
             f"[{label}] health: pinned {summary['pinned']:.2f} outside {summary['outside']:.2f} "
-            f"spread {summary['spread']:.3f} median error {summary['error']:.3f} "
+            f"spread {summary['spread']:.3f} median error {summary['error']:.3f}{moved} "
             f"in basin {summary['in_basin']:.2f}",
             flush=True,
         )

@@ -27,6 +27,13 @@ Per run (one problem set): the fractions pinned / outside / in the basin, the me
 the parameters (~1 when the estimates vary like the truths, ~0 after a collapse onto one output).
 A run is *degenerate* when more than ``DEGENERATE_PINNED`` of it is pinned or its spread is below
 ``DEGENERATE_SPREAD``.
+
+Where a method reports where its search started (``Estimate.initial``: BFGS's start, a network's
+outputs at initialisation), ``progress`` says whether the search moved the estimates toward the
+truth: the median ``error`` at the start (``error_initial``) and the share of problems whose
+estimate ended strictly nearer the truth than it started (``closer``). A loss can fall while the
+estimates move away from the truth (a multimodal loss: the wave packet's reparameterized
+estimates at larger rates, ``benchmarks/wavepacket_training_dynamics.py``); ``closer`` shows it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ PINNED_PIXEL_ERROR = 0.1  # of the box's width: a saturated pixel this far from 
 DEGENERATE_PINNED = 0.10  # issue #17: no learned run may have more than 10 % pinned
 DEGENERATE_SPREAD = 0.10  # estimates varying less than a tenth as much as the truths
 RUN_METRICS = ("pinned", "outside", "spread", "error", "in_basin")
+PROGRESS_METRICS = ("error_initial", "closer")
 
 
 def per_example(
@@ -95,6 +103,20 @@ def run_summary(
         "error": float(np.nanmedian(examples["error"])),
         "in_basin": float(np.mean(in_basin)),
     }
+
+
+def progress(
+    initial: np.ndarray,
+    solution: np.ndarray,
+    truth: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> dict[str, float]:
+    """``error_initial`` (median ``error`` where the search started) and ``closer`` (share of
+    problems whose estimate ended strictly nearer the truth than its start) of one problem set."""
+    start = per_example(initial, truth, lower, upper)["error"]
+    end = per_example(solution, truth, lower, upper)["error"]
+    return {"error_initial": float(np.nanmedian(start)), "closer": float(np.mean(end < start))}
 
 
 def is_degenerate(summary: dict[str, float]) -> bool:

@@ -122,7 +122,12 @@ def fractions(
                     estimate = solution.sel(group).values[: int(n)]
                     truth = aggregate["truth"].sel({"solver": method, **group}).values[: int(n)]
                     basin = problem.in_basin(estimate, truth)
-                    healths.append(health.run_summary(estimate, truth, lower, upper, basin) | {"n": int(n)})
+                    summary = health.run_summary(estimate, truth, lower, upper, basin) | {"n": int(n)}
+                    if stage == "unrefined" and "solution_initial" in aggregate:
+                        initial = aggregate["solution_initial"].sel({"solver": method, **group}).values[: int(n)]
+                        if np.all(np.isfinite(initial)):  # absent for runs made before lio recorded it
+                            summary |= health.progress(initial, estimate, truth, lower, upper)
+                    healths.append(summary)
                 picks = rng.integers(0, int(n), size=(resamples, int(n)))
                 for name, flag in flags.items():
                     points.setdefault(name, []).append(float(flag.mean()))
@@ -146,6 +151,9 @@ def fractions(
         if healths:
             for name in health.RUN_METRICS:
                 row[name] = float(np.nanmean([h[name] for h in healths]))
+            for name in health.PROGRESS_METRICS:
+                known = [h[name] for h in healths if name in h]
+                row[name] = float(np.mean(known)) if known else np.nan
             row["degenerate"] = int(sum(health.is_degenerate(h) for h in healths))
             # ``pinned`` weighs every (n, seed) group alike, so a pinned half of an n = 2 run
             # counts as much as one of n = 256: the share of all problems, and the sizes n of
@@ -197,11 +205,12 @@ def health_markdown(table: pd.DataFrame) -> str:
     """Training health (``lio.health``) and the exact comparison, experiment x method rows."""
     lines = [
         "**training health and exact comparison** (own estimate: pinned to the box edge, "
-        "spread vs the truths', median error / box, in the truth's basin; refined: in basin, "
-        "better / equal compared exactly, same minimum as BFGS; degenerate runs of all runs)\n",
-        "| experiment | method | pinned | spread | error | in basin | refined in basin | "
-        "exact better / equal | same minimum | degenerate |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "spread vs the truths', median error / box (at the search's start -> own estimate), "
+        "share ending closer to the truth than it started, in the truth's basin; refined: in "
+        "basin, better / equal compared exactly, same minimum as BFGS; degenerate runs of all runs)\n",
+        "| experiment | method | pinned | spread | error (start -> own) | closer than start | "
+        "in basin | refined in basin | exact better / equal | same minimum | degenerate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (experiment, method), rows in table.groupby(["experiment", "method"], sort=False):
         own = rows[rows["stage"] == "unrefined"].iloc[0]
@@ -211,9 +220,13 @@ def health_markdown(table: pd.DataFrame) -> str:
             else f"{percent(final.better_exact)} / {percent(final.equal_exact)}"
         )
         same = "–" if not np.isfinite(final.same_minimum) else percent(final.same_minimum)
+        started = own.get("error_initial", np.nan)
+        error = f"{own.error:.3f}" if not np.isfinite(started) else f"{started:.3f} -> {own.error:.3f}"
+        closer = own.get("closer", np.nan)
+        closer = "–" if not np.isfinite(closer) else percent(closer)
         lines.append(
             f"| {experiment} | {method} | {percent(own.pinned)} | {own.spread:.2f} | "
-            f"{own.error:.3f} | {percent(own.in_basin)} | {percent(final.in_basin)} | {exact} | "
+            f"{error} | {closer} | {percent(own.in_basin)} | {percent(final.in_basin)} | {exact} | "
             f"{same} | {int(own.degenerate)}/{int(own.groups)} |"
         )
     return "\n".join(lines) + "\n"

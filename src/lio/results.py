@@ -52,6 +52,10 @@ VARIABLE_ATTRS: dict[str, dict[str, Any]] = {
     "lio_version": {"long_name": "lio version that made the run", "units": "1"},
     "device": {"long_name": "JAX device the run used", "units": "1"},
     "config": {"long_name": "the run's settings (JSON)", "units": "1"},
+    "solution_initial": {
+        "long_name": "where the method's search started (BFGS's start, the untrained network's outputs)",
+        "units": "1",
+    },
     **{
         f"{name}_{stage}": {"long_name": f"{what}, {meaning}", **extra}
         for stage, meaning in STAGES.items()
@@ -182,6 +186,8 @@ def run_to_dataset(
         per_example[f"loss_{stage}"] = (("example",), estimate.loss)
         per_example[f"status_{stage}"] = (("example",), estimate.status.astype(np.int8))
         per_example[f"iterations_{stage}"] = (("example",), estimate.iterations.astype(np.int32))
+    if unrefined.initial is not None:
+        per_example["solution_initial"] = (("example", "parameter"), np.asarray(unrefined.initial))
     dataset = xr.Dataset(
         {
             "truth": (("example", "parameter"), np.asarray(problems.solution)),
@@ -268,6 +274,8 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
         for name in quality.HIGHER_IS_BETTER:  # the image problems' truth metrics
             if f"{name}_{stage}" in runs[0]:
                 data[f"{name}_{stage}"] = full((examples,), np.nan)
+    if any("solution_initial" in run for run in runs):  # runs made before lio recorded it lack it
+        data["solution_initial"] = full((examples, len(parameters)), np.nan)
     provenance = {key: full((), "", object) for key in ("git_sha", "lio_version", "device", "config")}
     for run in runs:
         index = (
@@ -281,6 +289,8 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
                 data[name][index] = run.attrs[name]
             elif name in ("curve", "refine_curve"):
                 data[name][index][: run[name].size] = run[name].values
+            elif name not in run:
+                continue  # solution_initial of a run made before lio recorded it: NaN
             else:
                 data[name][index][:n] = run[name].values
         for key in provenance:

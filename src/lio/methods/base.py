@@ -29,6 +29,9 @@ class Estimate:
         curve: ``(k,)`` the problems' mean true loss L/n along the optimisation (figure c).
         wall_time: seconds spent, compilation included.
         extra: method-specific scalars stored as attributes (e.g. final surrogate loss).
+        initial: ``(n, d)`` where the method's search started (BFGS's start, a network's
+            outputs at initialisation), or None; lio.health compares the distance to the
+            hidden truth there and at ``solution`` (did training move the estimates toward it?).
     """
 
     solution: np.ndarray
@@ -38,6 +41,7 @@ class Estimate:
     curve: np.ndarray
     wall_time: float
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    initial: np.ndarray | None = None
 
 
 class Method:

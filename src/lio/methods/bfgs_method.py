@@ -13,7 +13,7 @@ from lio.methods.bfgs import BFGSSettings, bfgs_on_problems
 from lio.problems.base import Problem, ProblemSet
 
 
-def estimate_from_bfgs(outcome, wall_time: float) -> Estimate:
+def estimate_from_bfgs(outcome, wall_time: float, initial=None) -> Estimate:
     return Estimate(
         solution=np.asarray(outcome.solution),
         loss=np.asarray(outcome.loss),
@@ -21,6 +21,7 @@ def estimate_from_bfgs(outcome, wall_time: float) -> Estimate:
         iterations=np.asarray(outcome.iterations),
         curve=np.asarray(jnp.mean(outcome.history, axis=0)),
         wall_time=wall_time,
+        initial=None if initial is None else np.asarray(initial),
     )
 
 
@@ -42,7 +43,7 @@ class BFGS(Method):
             problems.observed.dtype
         )
         outcome, wall_time = bfgs_on_problems(problem, problems, y0, self.settings)
-        return estimate_from_bfgs(outcome, wall_time)
+        return estimate_from_bfgs(outcome, wall_time, initial=y0)
 
 
 def refine(

@@ -69,6 +69,10 @@ class SolverNetwork(struct.PyTreeNode):
         """The final estimate, in one compiled call (eager application is slow on CPU)."""
         return _solutions(self, params, batch_stats, problems, train)
 
+    def initial_solutions(self, params, batch_stats, problems: ProblemSet, train: bool) -> np.ndarray:
+        """The solutions of the untrained network (``init``'s variables): where training starts."""
+        return np.asarray(self.solutions(params, batch_stats, problems, train))
+
     def apply(self, params, batch_stats, problems: ProblemSet, train: bool):
         """Solutions for ``problems`` and the updated batch statistics."""
         variables = {"params": params, "batch_stats": batch_stats}
@@ -106,9 +110,11 @@ def network_estimate(
     trained,
     train_mode: bool,
     steps: int,
+    initial: np.ndarray | None = None,
 ) -> Estimate:
     """The ``Estimate`` of a trained solver network: its solutions for ``problems`` (in the
-    problems' precision), their true losses, statuses, and the training curve and time."""
+    problems' precision), their true losses, statuses, the training curve and time, and
+    ``initial``, the network's solutions before training (``initial_solutions``)."""
     solution = net.solutions(trained.params, trained.state, problems.astype(jnp.float32), train_mode)
     solution = np.asarray(solution, problems.observed.dtype)
     loss = np.asarray(true_losses(problem, jnp.asarray(solution), problems))
@@ -120,6 +126,7 @@ def network_estimate(
         curve=trained.curve,
         wall_time=trained.wall_time,
         extra={"first_step_time_s": trained.first_step_time, "step_time_s": trained.step_time},
+        initial=None if initial is None else np.asarray(initial, problems.observed.dtype),
     )
 
 

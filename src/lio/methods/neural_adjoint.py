@@ -120,4 +120,5 @@ class NeuralAdjoint(Method):
                 "first_step_time_s": trained.first_step_time,
                 "step_time_s": trained.step_time,
             },
+            initial=np.asarray(y0),
         )

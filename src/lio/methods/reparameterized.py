@@ -32,6 +32,7 @@ class Reparameterized(Method):
         problems32 = problems.astype(jnp.float32)
         net = SolverNetwork.create(problem, self.network, problems32)
         params, batch_stats = net.init(key, problems32)
+        initial = net.initial_solutions(params, batch_stats, problems32, True)
         n = problems.n
 
         def loss_fn(params, batch_stats, data):
@@ -43,4 +44,6 @@ class Reparameterized(Method):
         trained = train(
             loss_fn, params, batch_stats, self.training, f"{self.name} n={n}", (net, problems32)
         )
-        return network_estimate(problem, problems, net, trained, True, self.training.steps)
+        return network_estimate(
+            problem, problems, net, trained, True, self.training.steps, initial
+        )

@@ -36,6 +36,7 @@ class Supervised(Method):
         train32 = training_set.astype(jnp.float32)
         net = SolverNetwork.create(problem, self.network, train32)
         params, batch_stats = net.init(key, train32)
+        initial = net.initial_solutions(params, batch_stats, problems32, False)
         n = problems.n
 
         def loss_fn(params, batch_stats, data):
@@ -51,4 +52,6 @@ class Supervised(Method):
             loss_fn, params, batch_stats, self.training, f"{self.name} n={n}",
             (net, train32, problems32),
         )
-        return network_estimate(problem, problems, net, trained, False, self.training.steps)
+        return network_estimate(
+            problem, problems, net, trained, False, self.training.steps, initial
+        )

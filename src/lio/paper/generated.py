@@ -272,6 +272,15 @@ def comparison_tabular(
 HEALTH_COLUMNS = ("pinned", "spread", "error", "in_basin", "degenerate", "better_exact")
 
 
+def error_cell(own: pd.Series) -> str:
+    """Median error of the own estimates, after the one where the search started when the
+    table has it (``lio.health.progress``; records made before lio recorded the start lack it)."""
+    started = own.get("error_initial", np.nan)
+    if not np.isfinite(started):
+        return f"{own.error:.3f}"
+    return f"{started:.3f} $\\to$ {own.error:.3f}"
+
+
 def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
     """Experiment x method rows: training health (lio.health) and the exact comparison.
 
@@ -287,11 +296,11 @@ def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
         )
     pct = lambda v: "--" if not np.isfinite(v) else f"{100 * v:.0f}"  # noqa: E731
     lines = [
-        r"\begin{tabular}{llrrrrrrrr}",
+        r"\begin{tabular}{llrrrrrrrrr}",
         r"\toprule",
-        r" & & \multicolumn{4}{c}{own estimate (unrefined)} & & \multicolumn{3}{c}{refined, exact (\%)} \\",
-        r"\cmidrule(lr){3-6}\cmidrule(lr){8-10}",
-        r"experiment & method & pinned \% (pooled) & spread & error & basin \% $\to$ refined & degen. & better & equal & same min. \\",
+        r" & & \multicolumn{5}{c}{own estimate (unrefined)} & & \multicolumn{3}{c}{refined, exact (\%)} \\",
+        r"\cmidrule(lr){3-7}\cmidrule(lr){9-11}",
+        r"experiment & method & pinned \% (pooled) & spread & error (start $\to$ own) & closer \% & basin \% $\to$ refined & degen. & better & equal & same min. \\",
         r"\midrule",
     ]
     for index, experiment in enumerate(experiments):
@@ -307,7 +316,8 @@ def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
                 method_label(method),
                 pct(own.pinned) + (f" ({pct(own.pinned_pooled)})" if "pinned_pooled" in own else ""),
                 f"{own.spread:.2f}",
-                f"{own.error:.3f}",
+                error_cell(own),
+                pct(own.get("closer", np.nan)),
                 f"{pct(own.in_basin)} $\\to$ {pct(final.in_basin)}",
                 f"{int(own.degenerate)}/{int(own.groups)}",
                 pct(final.better_exact),

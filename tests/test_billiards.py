@@ -105,3 +105,23 @@ def test_training_set_labels_simulated_shots_with_their_velocity():
 def test_bad_parameters_are_named(params, match):
     with pytest.raises(ValueError, match=match):
         make_problem("billiards", params)
+
+
+def test_bfgs_and_refinement_report_a_miss_as_zero_gradient_not_converged():
+    import dataclasses
+
+    from lio.methods import STATUS, BFGSSettings, make_method, refine
+
+    problems = PROBLEM.sample(jax.random.PRNGKey(3), 32)
+    start = np.broadcast_to(np.asarray(PROBLEM.prior_mean), (32, 2))
+    hits = np.array([bool(PROBLEM.collide(jnp.asarray(v), c[:2], c[2:])[0])
+                     for v, c in zip(start, np.asarray(problems.condition))])
+    assert 0 < hits.sum() < 32  # the straight start hits some second balls and misses others
+    baseline = make_method("bfgs", {}, BFGSSettings()).solve(PROBLEM, problems, None, jax.random.PRNGKey(0))
+    names = np.array([STATUS[s] for s in baseline.status])
+    assert set(names[~hits]) == {"zero_gradient"}  # it could not move: not "converged"
+    assert "zero_gradient" not in set(names[hits])
+    np.testing.assert_array_equal(baseline.solution[~hits], start[~hits])
+    # Refinement from estimates that miss reports the same.
+    refined = refine(PROBLEM, problems, dataclasses.replace(baseline, solution=start.copy()), BFGSSettings())
+    assert set(np.array([STATUS[s] for s in refined.status])[~hits]) == {"zero_gradient"}

@@ -23,7 +23,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from lio import metrics
 from lio.methods import METHODS, STATUS, BFGSSettings, Estimate, make_method
 from lio.methods import refine as refine_estimate
-from lio.methods.bfgs import NONFINITE_GRADIENT, ZERO_GRADIENT
+from lio.methods.bfgs_method import gradient_flags
 from lio.problems.base import Problem, ProblemSet
 
 DEFAULT_STEPS = 1000
@@ -286,7 +286,7 @@ def minimize(
     starts = unrefined.solution
     if method == "bfgs":
         starts = np.broadcast_to(np.asarray(problem.x0), starts.shape)
-    flags = _gradient_flags(problem, problems, starts)
+    flags = gradient_flags(problem, problems, starts)
     unrefined = _flagged(unrefined, flags)
     refined = None if refined is None else _flagged(refined, flags)
     final = refined if refined is not None else unrefined
@@ -324,20 +324,6 @@ def default_network(observation_shape: tuple[int, ...]) -> dict[str, Any]:
     if len(observation_shape) == 2:
         return dict(CONV_NETWORK)
     return dict(MLP_NETWORK)
-
-
-def _gradient_flags(problem: Problem, problems: ProblemSet, starts: np.ndarray) -> np.ndarray:
-    """``(n,)`` ``NONFINITE_GRADIENT`` / ``ZERO_GRADIENT`` where the loss gradient at ``starts``
-    is non-finite / exactly zero at a non-zero loss, else -1. A zero gradient at a zero loss is
-    a true minimum (F fits y exactly) and is not flagged."""
-    values, gradients = jax.jit(jax.vmap(jax.value_and_grad(problem.loss)))(
-        jnp.asarray(starts, problem.x0.dtype), problems.condition, problems.observed
-    )
-    values, gradients = np.asarray(values), np.asarray(gradients)
-    flags = np.full(values.shape, -1)
-    flags[np.all(gradients == 0, axis=1) & (values != 0)] = ZERO_GRADIENT
-    flags[~np.all(np.isfinite(gradients), axis=1)] = NONFINITE_GRADIENT
-    return flags
 
 
 def _flagged(estimate: Estimate, flags: np.ndarray) -> Estimate:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lio.methods.base import Estimate, Method
-from lio.methods.bfgs import BFGSSettings, bfgs_on_problems
+from lio.methods.bfgs import NONFINITE_GRADIENT, ZERO_GRADIENT, BFGSSettings, bfgs_on_problems
 from lio.problems.base import Problem, ProblemSet
 
 
@@ -25,13 +26,45 @@ def estimate_from_bfgs(outcome, wall_time: float, initial=None) -> Estimate:
     )
 
 
+def gradient_flags(problem: Problem, problems: ProblemSet, starts: np.ndarray) -> np.ndarray:
+    """``(n,)`` ``NONFINITE_GRADIENT`` / ``ZERO_GRADIENT`` where the loss gradient at ``starts``
+    is non-finite / exactly zero at a non-zero loss, else -1. A zero gradient at a zero loss is
+    a true minimum (F fits y exactly) and is not flagged."""
+    values, gradients = jax.jit(jax.vmap(jax.value_and_grad(problem.loss)))(
+        jnp.asarray(starts, problems.observed.dtype), problems.condition, problems.observed
+    )
+    values, gradients = np.asarray(values), np.asarray(gradients)
+    flags = np.full(values.shape, -1)
+    flags[np.all(gradients == 0, axis=1) & (values != 0)] = ZERO_GRADIENT
+    flags[~np.all(np.isfinite(gradients), axis=1)] = NONFINITE_GRADIENT
+    return flags
+
+
+def flag_stuck_starts(
+    problem: Problem, problems: ProblemSet, starts: np.ndarray, estimate: Estimate
+) -> Estimate:
+    """``estimate`` with ``zero_gradient`` / ``nonfinite_gradient`` as the status of the examples
+    whose BFGS run could not leave its start: the gradient there was exactly zero at a non-zero
+    loss (a billiards shot that misses the second ball) or non-finite, where BFGS's own status
+    would say ``converged``. Only examples that ended exactly at their start are checked, so a
+    run in which every example moved compiles no extra gradient."""
+    starts = np.broadcast_to(np.asarray(starts, float), estimate.solution.shape)
+    # rtol: a start mapped through bfgs.parameterization tanh and back may differ in the last bits.
+    unmoved = np.all(np.isclose(np.asarray(estimate.solution, float), starts, rtol=1e-9, atol=0), axis=-1)
+    if not unmoved.any():
+        return estimate
+    flags = np.where(unmoved, gradient_flags(problem, problems, starts), -1)
+    return dataclasses.replace(estimate, status=np.where(flags >= 0, flags, estimate.status))
+
+
 @dataclasses.dataclass(frozen=True)
 class BFGS(Method):
     """BFGS (optimistix) on each problem independently, started at the prior mean.
 
-    Converged: optimistix's Cauchy criterion on step and loss change. Fails by stopping in
-    the local minimum or flat region nearest its start; that is what the learned methods are
-    compared against.
+    Converged: optimistix's Cauchy criterion on step and loss change; ``zero_gradient`` where
+    the start's gradient is exactly zero (``flag_stuck_starts``). Fails by stopping in the local
+    minimum or flat region nearest its start; that is what the learned methods are compared
+    against.
     """
 
     name: ClassVar[str] = "bfgs"
@@ -43,13 +76,17 @@ class BFGS(Method):
             problems.observed.dtype
         )
         outcome, wall_time = bfgs_on_problems(problem, problems, y0, self.settings)
-        return estimate_from_bfgs(outcome, wall_time, initial=y0)
+        return flag_stuck_starts(
+            problem, problems, y0, estimate_from_bfgs(outcome, wall_time, initial=y0)
+        )
 
 
 def refine(
     problem: Problem, problems: ProblemSet, estimate: Estimate, settings: BFGSSettings
 ) -> Estimate:
-    """BFGS on the true forward model from a learned estimate (paper §3, "Refinement")."""
+    """BFGS on the true forward model from a learned estimate (paper §3, "Refinement"); an
+    example whose estimate has an exactly zero (or non-finite) gradient is ``zero_gradient``
+    (``nonfinite_gradient``), not ``converged``."""
     y0 = jnp.asarray(estimate.solution, problems.observed.dtype)
     outcome, wall_time = bfgs_on_problems(problem, problems, y0, settings)
-    return estimate_from_bfgs(outcome, wall_time)
+    return flag_stuck_starts(problem, problems, np.asarray(y0), estimate_from_bfgs(outcome, wall_time))

@@ -20,6 +20,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/paper.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/studies.smk"
+include: "workflow/rules/observations.smk"
 
 
 rule all:

@@ -1,41 +1,84 @@
-"""The paper's statements checked on an aggregate (lio.paper.observations)."""
+"""The observation-amount axis (lio.observations): config, derived experiments, the wave packet's
+knob, and the table of quality per amount."""
 
+import jax
 import numpy as np
-import xarray as xr
+import pytest
 
-from lio.paper.observations import observations, observations_tabular
+from lio import observations, studies
 from lio.problems import WavePacket
 
+METHODS = {"bfgs": {}, "reparameterized": {"training": {"steps": 10}}, "supervised": {}}
 
-def wavepacket_aggregate():
-    """BFGS stays near the start for examples 0-1, jumps away for 2-3; curves settle at 3."""
-    truth = np.array([100.0, 130.0, 150.0, 200.0])
-    bfgs = np.array([128.5, 127.0, 60.0, 220.0])
-    reparameterized = truth + np.array([0.5, 1.0, 10.0, 0.2])
-    solution = np.stack([bfgs, reparameterized])[:, None, None, :, None]
-    curve = np.array([[10.0, 5.0, 4.0, 3.0, 3.0, 3.0], [9.0, 8.0, 7.0, 6.0, 2.0, 2.0]])
-    dims = ("solver", "n", "seed", "example")
-    return xr.Dataset(
-        {
-            "solution_refined": ((*dims, "parameter"), solution),
-            "truth": ((*dims, "parameter"), np.broadcast_to(truth[None, None, None, :, None], solution.shape)),
-            "iterations_refined": (dims, np.array([[[[3, 5, 7, 9]]], [[[1, 1, 1, 1]]]])),
-            "loss_refined": (dims, np.ones((2, 1, 1, 4))),
-            "truth_loss": (dims, np.ones((2, 1, 1, 4))),
-            "curve": (("solver", "n", "seed", "iteration"), curve[:, None, None, :]),
+
+def config(experiment="ct", problem="ct", amounts=(30, 15), **options):
+    return {
+        "comparison": {"rtol": 1e-6, "atol": 1e-12, "bootstrap_resamples": 50, "confidence": 0.95},
+        "experiments": {
+            experiment: {
+                "problem": problem, "params": {"size": 16, "num_angles": 30} if problem == "ct" else {},
+                "ns": [4, 8], "seeds": [0, 1], "methods": METHODS,
+                "figures": {"curves_n": 4},
+                "observations": {"amounts": list(amounts), **options},
+            }
         },
-        coords={"solver": ["bfgs", "reparameterized"], "n": [4], "seed": [0]},
-    )
+    }
 
 
-def test_wavepacket_statements_get_the_numbers_of_the_runs():
-    frame = observations({"wp": WavePacket()}, {"wp": "wavepacket"}, {"wp": wavepacket_aggregate()})
-    ours = dict(zip(frame["measured"], frame["ours"]))
-    moved = np.median(np.abs(np.array([128.5, 127.0, 60.0, 220.0]) - 128.0) / 192.0)
-    assert ours["BFGS: median distance moved (box widths); median iterations"] == f"{moved:.3f}; 6"
-    # further: example 0 (28 from the truth at the start -> 28.5), 1 (2 -> 3), 2 (22 -> 90);
-    # example 3 ends closer (72 -> 20)
-    assert ours["BFGS: share ending further from the truth than its start"] == "75\\,\\%"
-    assert ours["reparameterized: median iteration after which L/n stays within 1\\,\\%"] == "4"
-    tabular = observations_tabular(frame, {"wp": "Wave packet"})
-    assert tabular.count("Wave packet") == 1 and "``BFGS moves a considerable distance" in tabular
+def test_each_amount_is_an_experiment_whose_path_carries_it():
+    blocks = observations.experiments(config(ns=[4], methods=["bfgs", "reparameterized"]))
+    assert list(blocks) == ["ct/amount30", "ct/amount15"]
+    block = blocks["ct/amount15"]
+    assert block["params"] == {"size": 16, "num_angles": 15} and isinstance(block["params"]["num_angles"], int)
+    assert block["ns"] == [4] and block["seeds"] == [0, 1]  # seeds default to the experiment's
+    assert list(block["methods"]) == ["bfgs", "reparameterized"]
+    assert "observations" not in block and "figures" not in block
+    whole = config()
+    assert studies.base_of({**whole, "experiments": whole["experiments"]}, "ct/amount15") == "ct"  # base's calibrated rate
+    assert observations.inputs(whole, "ct") == ["results/ct/amount30/aggregate.nc", "results/ct/amount15/aggregate.nc"]
+
+
+def test_amount_labels_are_plain_numbers():
+    assert [observations.amount_label(v) for v in (45, 45.0, 0.5, 0.125)] == ["45", "45", "0.5", "0.125"]
+    assert observations.experiment_name("wavepacket", 0.25) == "wavepacket/amount0.25"
+
+
+def test_a_problem_without_a_knob_and_bad_amounts_are_named():
+    assert observations.problems_in(config()) == []
+    [message] = observations.problems_in(config("billiards", "billiards", amounts=[2]))
+    assert "no observation-amount knob" in message and "'ct'" in message and "wavepacket" in message
+    [message] = observations.problems_in(config("wavepacket", "wavepacket", amounts=[1.0, 2.0]))
+    assert "experiments.wavepacket.observations.amounts: 2.0" in message and "observed_fraction" in message
+    [message] = observations.problems_in(config(methods=["reparameterized"]))
+    assert "must include 'bfgs'" in message
+    [message] = observations.problems_in(config(methods=["bfgs", "lgd"]))
+    assert "['lgd'] are not methods of experiments.ct" in message
+
+
+def test_the_wave_packet_observes_an_evenly_spaced_share_of_its_samples():
+    full, half = WavePacket(), WavePacket(observed_fraction=0.5)
+    assert half.times.shape == (128,) and float(half.times[0]) == 1.0 and float(half.times[-1]) == 256.0
+    np.testing.assert_array_equal(np.asarray(WavePacket(observed_fraction=1.0).times), np.asarray(full.times))
+    key = jax.random.PRNGKey(0)
+    problems = half.sample(key, 3)
+    assert problems.observed.shape == (3, 128)
+    # the kept samples are the full signal's samples at those times (same truth, no noise)
+    clean_full = full.forward(problems.solution[0], problems.condition[0])
+    kept = np.asarray(half.times, int) - 1
+    np.testing.assert_allclose(half.forward(problems.solution[0], problems.condition[0]), clean_full[kept], rtol=1e-12)
+    with pytest.raises(ValueError, match="observed_fraction must be in"):
+        WavePacket(observed_fraction=0.001)
+
+
+def test_winners_share_a_tie_and_separate_only_disjoint_intervals():
+    import pandas as pd
+
+    rows = []
+    for amount, values in (("8", {"bfgs": (1.0, 0.9, 1.1), "reparameterized": (1.0, 0.9, 1.1)}),
+                           ("4", {"bfgs": (2.0, 1.9, 2.1), "reparameterized": (1.0, 0.9, 1.1)})):
+        for method, (mean, low, high) in values.items():
+            rows.append({"experiment": "ct", "stage": "refined", "amount_index": int(amount == "4"),
+                         "amount": amount, "method": method, "loss_mean": mean, "loss_low": low, "loss_high": high})
+    best = observations.winners(pd.DataFrame(rows))
+    assert best["best"].tolist() == ["bfgs = reparameterized", "reparameterized"]
+    assert best["separated"].tolist() == [False, True]

@@ -143,3 +143,28 @@ def test_seismic_fwi_runs_every_method_including_the_neural_adjoint(finished):
     assert np.isfinite(velocities).all() and velocities.min() >= 1.5 and velocities.max() <= 4.5
     imaging = (finished / "results/paper/generated/imaging.tex").read_text()
     assert "\\lioFwiTitle & BFGS & refined" in imaging and "Neural adjoint & own" in imaging
+
+
+def test_the_observation_axis_runs_every_amount_and_tabulates_quality_against_it(finished):
+    """Issue 20: tiny.yaml gives CT two amounts (8 and 4 angles); each runs as its own
+    experiment whose paths carry the amount, and the axis's table, amount aggregate, figure and
+    the summary come out of the default target."""
+    for amount in (8, 4):
+        run = open_dataset(finished / f"results/ct/amount{amount}/reparameterized/n4/seed0/result.nc")
+        assert np.isfinite(run["psnr_refined"]).all()
+        assert f'"num_angles": {amount}' in run.attrs["config"]
+    table = pd.read_csv(finished / "results/ct/observations/table.csv", dtype={"amount": str})
+    assert set(table["amount"]) == {"8", "4"} and set(table["method"]) == {"bfgs", "reparameterized"}
+    refined = table[table["stage"] == "refined"].set_index(["amount", "method"])
+    for column in ("loss_mean", "psnr_mean", "psnr_low", "psnr_high", "ssim_mean", "relative_error_mean"):
+        assert refined[column].notna().all(), column
+    assert (refined["psnr_low"] <= refined["psnr_mean"]).all() and (refined["psnr_mean"] <= refined["psnr_high"]).all()
+    # fewer angles, a worse image: BFGS's PSNR at 4 angles is below its PSNR at 8
+    assert refined.loc[("4", "bfgs"), "psnr_mean"] < refined.loc[("8", "bfgs"), "psnr_mean"]
+    amounts = open_dataset(finished / "results/ct/observations/amounts.nc")
+    assert amounts["amount"].values.tolist() == [8.0, 4.0] and "loss_refined" in amounts
+    winners = pd.read_csv(finished / "results/ct/observations/winners.csv", dtype={"amount": str})
+    assert set(winners["quantity"]) == {"loss", "psnr", "ssim", "relative_error"}
+    for path in ("results/ct/observations/figure.png", "results/observations/summary.png"):
+        assert (finished / path).stat().st_size > 10_000, path
+    assert "best method per amount" in (finished / "results/observations/summary.md").read_text()

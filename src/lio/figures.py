@@ -292,3 +292,95 @@ def study(frame, reference: dict[str, dict[str, float]] | None, png: str, pdf: s
     figure.legend(handles, names, loc="lower center", ncol=len(names), frameon=False, fontsize="small")
     sns.despine(figure)
     _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+
+
+OBSERVATION_PANELS = {  # column of lio.observations.table -> (title, log axis)
+    "better": ("refined, better than BFGS (%)", False),
+    "loss": ("refined loss L (mean)", True),
+    "psnr": ("refined PSNR (dB)", False),
+    "ssim": ("refined SSIM", False),
+    "relative_error": ("refined relative error", False),
+}
+
+
+def _amount_order(frame) -> list[str]:
+    """The amounts from most to least observed, so that the x axis reads 'decreasing observations'."""
+    amounts = frame.drop_duplicates("amount_index")[["amount", "amount_index"]]
+    ordered = sorted(amounts.itertuples(index=False), key=lambda row: float(row.amount),
+                     reverse=bool(frame["increases_observations"].iloc[0]))
+    return [row.amount for row in ordered]
+
+
+def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[str]) -> None:
+    refined = frame[frame["stage"] == "refined"]
+    order = _amount_order(frame)
+    position = {amount: i for i, amount in enumerate(order)}
+    methods = [m for m in dict.fromkeys(refined["method"]) if not (column == "better" and m == "bfgs")]
+    offsets = np.linspace(-0.08, 0.08, len(methods)) if len(methods) > 1 else [0.0]
+    scale = 100.0 if column == "better" else 1.0
+    centre_name, low_name, high_name = (
+        (column, f"{column}_low", f"{column}_high") if column == "better"
+        else (f"{column}_mean", f"{column}_low", f"{column}_high")
+    )
+    for method, offset in zip(methods, offsets):
+        rows = refined[refined["method"] == method]
+        x = np.array([position[a] for a in rows["amount"]], float) + offset
+        sort = np.argsort(x)
+        centre = scale * rows[centre_name].to_numpy()[sort]
+        low, high = scale * rows[low_name].to_numpy()[sort], scale * rows[high_name].to_numpy()[sort]
+        ax.errorbar(x[sort], centre, yerr=(np.clip(centre - low, 0, None), np.clip(high - centre, 0, None)),
+                    color=_color(method), marker="o", ms=3, lw=1.0, capsize=2,
+                    label=METHOD_LABELS.get(method, method))
+        if method not in legend_methods:
+            legend_methods.append(method)
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels(order, fontsize="small")
+    if log:
+        ax.set_yscale("log")
+    if column == "better":
+        ax.set_ylim(-2, 102)
+
+
+def observations(frame, png: str, pdf: str):
+    """One experiment's observation-amount axis (``lio.observations.table``): per method, the
+    refined better-than-BFGS share, the mean loss and (image problems) PSNR, SSIM and relative
+    error against the amount, most observed on the left, with 95% bootstrap intervals."""
+    _style()
+    columns = ["better"] + [q for q in ("loss", "psnr", "ssim", "relative_error") if f"{q}_mean" in frame]
+    figure, axes = plt.subplots(1, len(columns), figsize=(1.7 * FIGSIZE[0] * len(columns) / 2 + 1, RESULT_FIGSIZE[1]))
+    axes = np.atleast_1d(axes)
+    head = frame.iloc[0]
+    legend_methods: list[str] = []
+    for ax, column in zip(axes, columns):
+        title, log = OBSERVATION_PANELS[column]
+        _observation_axes(ax, frame, column, log, legend_methods)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel(f"{head['label']} ({head['parameter']})", fontsize="small")
+    figure.suptitle(f"{head['experiment']}: quality against the amount observed (95% CI)", fontsize="medium")
+    handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
+    figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
+                  ncol=len(handles), frameon=False, fontsize="small")
+    sns.despine(figure)
+    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+
+
+def observations_summary(frames: list, png: str, pdf: str):
+    """Every experiment's axis in one figure: its main quality (PSNR where it has one, else the
+    mean refined loss) against the amount, per method, most observed on the left."""
+    _style()
+    figure, axes = plt.subplots(1, len(frames), figsize=(FIGSIZE[0] * max(len(frames), 1) * 0.9 + 0.6, RESULT_FIGSIZE[1]),
+                                squeeze=False)
+    legend_methods: list[str] = []
+    for ax, frame in zip(axes[0], frames):
+        column = "psnr" if "psnr_mean" in frame else "loss"
+        title, log = OBSERVATION_PANELS[column]
+        _observation_axes(ax, frame, column, log, legend_methods)
+        head = frame.iloc[0]
+        ax.set_title(f"{head['experiment']}: {title}", fontsize="small")
+        ax.set_xlabel(f"{head['label']}", fontsize="small")
+    handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
+    figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
+                  ncol=len(handles), frameon=False, fontsize="small")
+    figure.suptitle("Quality against the amount observed, most observed on the left (95% CI)", fontsize="medium")
+    sns.despine(figure)
+    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))

@@ -89,7 +89,8 @@ def _assign(block: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def experiments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The experiment blocks of every study value (``studies/<study>/v<i>``: block)."""
+    """The experiment blocks of every study value (``studies/<study>/v<i>``: block) and of
+    every amount of an observation axis (``<experiment>/amount<value>``, lio.observations)."""
     blocks = {}
     for study in studies_in(config).values():
         base = config["experiments"].get(study.experiment)
@@ -105,6 +106,9 @@ def experiments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             block["study"] = {"name": study.name, "setting": study.setting, "value": value,
                               "base": study.experiment}
             blocks[experiment_name(study.name, index)] = block
+    from lio import observations  # the observation-amount axis derives experiments the same way
+
+    blocks.update(observations.experiments(config))
     return blocks
 
 

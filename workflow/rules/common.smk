@@ -11,7 +11,7 @@ from snakemake.utils import validate
 CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
 
-from lio import calibration, studies
+from lio import calibration, observations, studies
 from lio.config import problems_in, restore_booleans
 from lio.jobenv import gpu_count, put_first_on_pythonpath
 
@@ -20,13 +20,16 @@ put_first_on_pythonpath(CHECKOUT_SRC)
 restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
 validate(config, "../schemas/config.schema.yaml")
 STUDIES = studies.studies_in(config)
-# Every experiment a job can run: the config's, and one per value of each sensitivity study
-# (studies/<study>/v<i>, lio.studies), which the same rules sample, solve and aggregate.
+AXES = observations.axes_in(config)
+# Every experiment a job can run: the config's, one per value of each sensitivity study
+# (studies/<study>/v<i>, lio.studies) and one per amount of each observation axis
+# (<experiment>/amount<value>, lio.observations), which the same rules sample, solve and aggregate.
 STUDY_EXPERIMENTS = studies.experiments(config)
 _config_problems = (
     problems_in(config)
     + calibration.problems_in(config)
     + studies.problems_in(config)
+    + observations.problems_in(config)
     + [p.replace("experiments.studies/", "studies: ") for p in problems_in({**config, "experiments": STUDY_EXPERIMENTS})]
 )
 if _config_problems:
@@ -73,7 +76,8 @@ PANELS = ["a", "b", "c", "d"]
 
 
 wildcard_constraints:
-    problem="[a-z][a-z0-9_]*|studies/[a-z][a-z0-9_]*/v[0-9]+",
+    problem="[a-z][a-z0-9_]*|studies/[a-z][a-z0-9_]*/v[0-9]+|[a-z][a-z0-9_]*/amount[0-9.e+-]+",
+    axis="[a-z][a-z0-9_]*",
     study="[a-z][a-z0-9_]*",
     method="[a-z][a-z0-9_]*",
     n=r"\d+",
@@ -120,6 +124,7 @@ def all_targets():
             ext=["png", "pdf"],
         )
     targets += study_targets()
+    targets += observation_targets()
     if PUBLISH:
         targets += record_targets()
     return targets + PAPER.targets()
@@ -129,6 +134,22 @@ def study_targets():
     return expand(
         "results/studies/{study}/{name}", study=list(STUDIES), name=["table.csv", "table.md", "figure.png", "figure.pdf"]
     )
+
+
+def observation_targets():
+    """Each observation axis's table and figure, and the summary across experiments."""
+    if not AXES:
+        return []
+    targets = expand(
+        "results/{axis}/observations/{name}",
+        axis=list(AXES),
+        name=["table.csv", "table.md", "winners.csv", "amounts.nc", "figure.png", "figure.pdf"],
+    )
+    return targets + expand("results/observations/summary.{ext}", ext=["png", "pdf", "md"])
+
+
+def observation_inputs(wildcards):
+    return observations.inputs(config, wildcards.axis)
 
 
 def study_inputs(wildcards):
@@ -279,6 +300,7 @@ def _source_digest(*relative):
 COMPUTE_CODE = _source_digest("problems/**/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
 FIGURE_CODE = _source_digest("figures.py", "results.py")
 TABLE_CODE = _source_digest("metrics.py", "results.py")
+OBSERVATIONS_CODE = _source_digest("observations.py")
 PAPER_CODE = _source_digest("paper/*.py", "metrics.py", "results.py")
 
 

@@ -65,6 +65,12 @@ class Problem(struct.PyTreeNode):
     # Example panels the problem draws itself with ``draw_example(ax, problems, index, panel)``:
     # () = panel (a) shows the observation and panel (b) the loss landscape (the defaults).
     example_panels: ClassVar[tuple[str, ...]] = ()
+    # The observation-amount axis (config `observations:`, lio.observations): the parameter that
+    # sets how much is observed (None: the problem has no such knob), a label for axes, and
+    # whether a larger value observes more (CT's angles) or less (MRI's acceleration).
+    amount_parameter: ClassVar[str | None] = None
+    amount_label: ClassVar[str] = ""
+    amount_increases_observations: ClassVar[bool] = True
 
     # -- to implement -------------------------------------------------------------------------
     def forward(

@@ -38,6 +38,8 @@ class SparseViewCT(ImageProblem):
     """
 
     name: ClassVar[str] = "ct"
+    amount_parameter: ClassVar[str | None] = "num_angles"
+    amount_label: ClassVar[str] = "projection angles"
 
     # size, noise_level, regularizer, reg_weight, tv_smoothing: lio.problems.imaging.base.
     num_angles: int = struct.field(pytree_node=False, default=30)

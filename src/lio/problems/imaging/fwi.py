@@ -55,6 +55,8 @@ class SeismicFWI(ImageProblem):
     """
 
     name: ClassVar[str] = "fwi"
+    amount_parameter: ClassVar[str | None] = "num_receivers"
+    amount_label: ClassVar[str] = "receivers"
     observation_channels: ClassVar[bool] = True
 
     # size, noise_level, regularizer, reg_weight, tv_smoothing: lio.problems.imaging.base.

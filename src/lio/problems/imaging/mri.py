@@ -42,6 +42,9 @@ class UndersampledMRI(ImageProblem):
     """
 
     name: ClassVar[str] = "mri"
+    amount_parameter: ClassVar[str | None] = "acceleration"
+    amount_label: ClassVar[str] = "acceleration (k-space rows / sampled rows)"
+    amount_increases_observations: ClassVar[bool] = False
     # The observation's last axis is [real, imag], but what the networks read is
     # ``network_input``, a single-channel (size, size) image; ``observation_channels`` tells the
     # conv nets and the U-Net how to read *that* (lio.nets: channels_last), so it is False here:

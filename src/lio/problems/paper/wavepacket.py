@@ -20,7 +20,9 @@ class WavePacket(Problem):
     The unknown is the centre ``t0`` (same unit as ``t``, samples); ``A`` (amplitude, signal
     units) and ``sigma`` (width, samples) are fixed and known. ``eps`` is i.i.d. Gaussian noise
     with standard deviation ``noise_std`` that no method sees, so ``L = 0`` is unreachable.
-    There is no known condition (``c = 0``).
+    There is no known condition (``c = 0``). ``observed_fraction`` keeps that share of the
+    samples, evenly spaced over ``1 ... num_samples`` (1: all of them, the paper's setting): the
+    knob of the observation-amount axis (lio.observations).
 
     Notes:
         The loss along ``t0`` is the packet's autocorrelation: a comb of local minima spaced
@@ -40,6 +42,8 @@ class WavePacket(Problem):
 
     name: ClassVar[str] = "wavepacket"
     parameter_names: ClassVar[tuple[str, ...]] = ("t0",)
+    amount_parameter: ClassVar[str | None] = "observed_fraction"
+    amount_label: ClassVar[str] = "fraction of samples observed"
 
     amplitude: float = struct.field(pytree_node=False, default=1.0)
     width: float = struct.field(pytree_node=False, default=10.0)
@@ -47,6 +51,7 @@ class WavePacket(Problem):
     t0_high: float = struct.field(pytree_node=False, default=224.0)
     noise_std: float = struct.field(pytree_node=False, default=0.1)
     num_samples: int = struct.field(pytree_node=False, default=256)
+    observed_fraction: float = struct.field(pytree_node=False, default=1.0)
 
     def __post_init__(self):
         if not self.t0_low < self.t0_high:
@@ -61,10 +66,26 @@ class WavePacket(Problem):
                 )
         if self.noise_std < 0:
             raise ValueError(f"wavepacket: noise_std must be >= 0, got {self.noise_std}.")
+        if not 0 < self.observed_fraction <= 1 or self.observed_count < 2:
+            raise ValueError(
+                f"wavepacket: observed_fraction must be in (0, 1] and keep at least 2 of the "
+                f"{self.num_samples} samples, got {self.observed_fraction}; e.g. 0.5 observes "
+                "every other sample."
+            )
+
+    @property
+    def observed_count(self) -> int:
+        """How many of the ``num_samples`` samples are observed."""
+        return int(round(self.observed_fraction * self.num_samples))
 
     @property
     def times(self) -> Float[Array, " t"]:
-        return jnp.arange(1, self.num_samples + 1, dtype=jnp.result_type(float))
+        """The observed sample times: all of ``1 ... num_samples``, or ``observed_count`` of them
+        evenly spaced."""
+        every = np.arange(1, self.num_samples + 1)
+        if self.observed_count < self.num_samples:
+            every = every[np.round(np.linspace(0, self.num_samples - 1, self.observed_count)).astype(int)]
+        return jnp.asarray(every, dtype=jnp.result_type(float))
 
     def forward(self, solution: Float[Array, " 1"], condition: Array) -> Float[Array, " t"]:
         times = self.times.astype(solution.dtype)

@@ -192,14 +192,20 @@ class UnrolledDescent(struct.PyTreeNode):
             update = self.module.apply({"params": params}, features).reshape(n, -1)
             return (x + half * update, first_rms), None
 
-        # lax.scan, not a Python loop: the body (a forward solve and its gradient) is compiled
-        # once instead of K times. Measured on 2 CPU cores, K = 10, 20 Adam steps: first step
+        # lax.scan over the K iterations: the body (a forward solve and its gradient) is
+        # compiled once instead of K times. Measured on 2 CPU cores, K = 10: first step
         # (compilation) 2.3 s / 5.8 s and step 1.9 / 15.8 ms with scan, 4.7 s / 11.9 s and
-        # 4.9 / 18.3 ms fully unrolled (wave packet n = 64 / tiny KS n = 8). jax.checkpoint
-        # keeps one iterate per step for the backward pass, not the solves' intermediates.
+        # 4.9 / 18.3 ms fully unrolled (wave packet n = 64 / tiny KS n = 8, MLP). A conv Λ is
+        # the exception: XLA's CPU convolutions lose their fast kernels inside a loop (CT
+        # 32 x 32, n = 16, features [16, 16]: 2.06 s per step rolled, 0.34 s unrolled), so its
+        # scan is unrolled. jax.checkpoint keeps one iterate per step for the backward pass,
+        # not the solves' intermediates.
         body = jax.checkpoint(iterate, prevent_cse=False) if self.checkpoint else iterate
         start = jnp.broadcast_to(self.start, (n, self.start.shape[-1]))
-        (solution, _), _ = jax.lax.scan(body, (start, jnp.ones(n, dtype)), jnp.arange(self.iterations))
+        unroll = self.iterations if isinstance(self.module, UpdateConv) else 1
+        (solution, _), _ = jax.lax.scan(
+            body, (start, jnp.ones(n, dtype)), jnp.arange(self.iterations), unroll=unroll
+        )
         return solution
 
 

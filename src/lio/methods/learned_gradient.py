@@ -96,8 +96,9 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
     allowed = NETWORK_KEYS[kind] if kind else sorted({k for v in NETWORK_KEYS.values() for k in v})
     unknown = sorted(set(spec) - set(allowed))
     if unknown:
+        which = f"kind {kind!r}" if kind else "any network kind"
         raise ValueError(
-            f"learned_gradient: network key(s) {unknown} do not apply to kind {kind!r}; "
+            f"learned_gradient: network key(s) {unknown} do not apply to {which}; "
             f"expected a subset of {sorted(allowed)}."
         )
     if spec.get("activation", "relu") not in nets.ACTIVATIONS:
@@ -107,7 +108,9 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
         )
     if kind is None:
         return spec
-    return {"kind": kind, **DEFAULT_NETWORKS[kind], **nets._hashable(spec)}
+    # Lists as tuples: the module's attributes must be hashable, as it is a static pytree field.
+    hashable = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+    return {"kind": kind, **DEFAULT_NETWORKS[kind], **hashable}
 
 
 def build_update_network(spec: dict[str, Any], solution_shape: tuple[int, ...]) -> nn.Module:

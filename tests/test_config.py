@@ -62,6 +62,10 @@ BAD_CONFIGS = [
      "experiments.billiards.params.cue_centre: expected a list of 2 numbers, got [0.5]"),
     ("landscape parameter beyond the problem's", {"experiments": {WP: {"figures": {"landscape_parameter": 5}}}},
      "experiments.wavepacket.figures.landscape_parameter: 5 is not a parameter of wavepacket; expected an index below 1"),
+    ("learned gradient mode", {"experiments": {WP: {"methods": {"learned_gradient": {"mode": "unsupervised"}}}}},
+     "'unsupervised' is not one of ['joint', 'supervised']"),
+    ("learned gradient conv for a vector unknown", {"experiments": {"billiards": {"methods": {"learned_gradient": {"network": {"kind": "conv"}}}}}},
+     "experiments.billiards.methods.learned_gradient: learned_gradient: network kind 'conv' does not fit an unknown of shape (2,); expected kind 'mlp'"),
     ("invalid experiment name", {"experiments": {"Wave-Packet": {"problem": "wavepacket", "ns": [4], "seeds": [0], "methods": {"bfgs": {}}}}},
      "'Wave-Packet' does not match"),
 ]

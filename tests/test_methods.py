@@ -34,7 +34,7 @@ def solve(name, setting, key=None):
 
 
 def test_registry_covers_the_paper_methods():
-    assert set(METHODS) == {"bfgs", "reparameterized", "supervised", "neural_adjoint"}
+    assert set(METHODS) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient"}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))

@@ -80,7 +80,9 @@ def problems_in(config: dict[str, Any]) -> list[str]:
                 )
                 continue
             try:
-                make_method(method, options, settings)
+                built = make_method(method, options, settings)
+                if problem is not None:
+                    built.check(problem)
             except (TypeError, ValueError) as error:
                 errors.append(f"{where}.methods.{method}: {error}")
         figures = block.get("figures", {})

@@ -28,12 +28,14 @@ METHOD_COLORS = {
     "reparameterized": "#d62728",
     "supervised": "#1f77b4",
     "neural_adjoint": "#2ca02c",
+    "learned_gradient": "#ff7f0e",
 }
 METHOD_LABELS = {
     "bfgs": "BFGS",
     "reparameterized": "Reparameterized",
     "supervised": "Supervised",
     "neural_adjoint": "Neural adjoint",
+    "learned_gradient": "Learned gradient",
 }
 FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
 RESULT_FIGSIZE = (3.4, 3.0)  # room for the method legend below the axes

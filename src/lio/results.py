@@ -332,5 +332,5 @@ def _attrs(name: str, runs: list[xr.Dataset]) -> dict[str, Any]:
 
 
 def _method_order(name: str) -> tuple[int, str]:
-    preferred = ["bfgs", "reparameterized", "supervised", "neural_adjoint"]
+    preferred = ["bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient"]
     return (preferred.index(name) if name in preferred else len(preferred), name)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from lio.methods.base import Estimate, Method
     from lio.methods.bfgs import BFGSOutcome, BFGSSettings, minimize_batch
     from lio.methods.bfgs_method import BFGS, refine
+    from lio.methods.learned_gradient import LearnedGradient
     from lio.methods.neural_adjoint import NeuralAdjoint
     from lio.methods.reparameterized import Reparameterized
     from lio.methods.supervised import Supervised
@@ -24,6 +25,7 @@ _REGISTRY = {
     "reparameterized": ("lio.methods.reparameterized", "Reparameterized"),
     "supervised": ("lio.methods.supervised", "Supervised"),
     "neural_adjoint": ("lio.methods.neural_adjoint", "NeuralAdjoint"),
+    "learned_gradient": ("lio.methods.learned_gradient", "LearnedGradient"),
 }
 
 # public name -> module that defines it (the method classes come from _REGISTRY)
@@ -86,6 +88,7 @@ __all__ = [
     "BFGSOutcome",
     "BFGSSettings",
     "Estimate",
+    "LearnedGradient",
     "Method",
     "NeuralAdjoint",
     "Reparameterized",

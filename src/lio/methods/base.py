@@ -48,12 +48,17 @@ class Method:
     """Base class of the solvers in ``METHODS``.
 
     ``needs_training_set`` says whether ``solve`` uses the labelled training set drawn from the
-    prior (supervised, neural adjoint). ``refine`` says whether BFGS refinement follows.
+    prior (supervised, neural adjoint); read it from the instance, where a method may set it from
+    its options (learned gradient's ``mode``). ``refine`` says whether BFGS refinement follows.
     """
 
     name: ClassVar[str] = "method"
     needs_training_set: ClassVar[bool] = False
     refine: ClassVar[bool] = True
+
+    def check(self, problem: Problem) -> None:
+        """Raise ValueError if this method's options do not fit ``problem`` (e.g. a network
+        kind for another shape of unknown); the config check calls it before any job runs."""
 
     def solve(
         self,

@@ -102,6 +102,8 @@ def test_same_key_same_solution_other_key_other_solution():
     np.testing.assert_array_equal(first.curve, again.curve)
     other = method.solve(problem, problems, None, jax.random.PRNGKey(99))
     assert not np.array_equal(first.solution, other.solution)
+    # it searches from BFGS's start, which the run's health compares with where it ended
+    np.testing.assert_array_equal(first.initial, np.broadcast_to(problem.prior_mean, first.solution.shape))
 
 
 def test_checkpointing_changes_neither_loss_nor_gradient():

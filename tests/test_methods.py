@@ -129,7 +129,7 @@ def test_every_method_reports_where_its_search_started(name, setting):
     problem, problems, _, _ = setting
     estimate = solve(name, setting)
     assert estimate.initial is not None and estimate.initial.shape == estimate.solution.shape
-    if name in ("bfgs", "neural_adjoint"):  # both search from the prior mean
+    if name in ("bfgs", "neural_adjoint", "learned_gradient"):  # these search from the prior mean
         np.testing.assert_array_equal(estimate.initial, np.broadcast_to(problem.prior_mean, (N, 1)))
     else:  # the untrained network's outputs: in the box, spread, and moved by training
         lower, upper = problem.bounds

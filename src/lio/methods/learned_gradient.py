@@ -323,6 +323,7 @@ class LearnedGradient(Method):
             curve=trained.curve,
             wall_time=trained.wall_time,
             extra={"first_step_time_s": trained.first_step_time, "step_time_s": trained.step_time},
+            initial=np.broadcast_to(np.asarray(problem.prior_mean, solution.dtype), solution.shape).copy(),
         )
 
 

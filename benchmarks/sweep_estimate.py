@@ -17,7 +17,8 @@ line through the two largest (see ``interpolate``). Every seed is costed like se
 a cold compilation cache (later seeds load theirs), so the estimate errs long there too.
 
 Prints and writes: per job the measured and extrapolated seconds; per experiment the sweep's
-summed job time, and the wall time on ``--cores`` cores if jobs packed perfectly (sum / cores,
+summed job time (with the observation-amount axis's jobs, ``observation_*``, where the experiment
+has one, costed at the base's measured times per n), and the wall time on ``--cores`` cores if jobs packed perfectly (sum / cores,
 a lower bound set by the longest job); learned/BFGS ratios at the largest n.
 """
 
@@ -37,6 +38,7 @@ import xarray as xr
 import yaml
 from common import load_config, write
 
+from lio import observations
 from lio.provenance import device, provenance
 
 JOB = """
@@ -134,17 +136,34 @@ def extrapolate(rows: list[dict], config: dict, cores: int) -> dict:
             largest[method] = seconds  # at the largest n
         data = [r["estimated_job_s"] for r in rows if r["experiment"] == experiment and r["method"] == "data"]
         data_s = (max(data) if data else 0.0) * len(block["ns"]) * seeds
+        # The observation-amount axis (lio.observations): every amount reruns its methods x ns x
+        # seeds. Costed at the base experiment's measured job times per n (the amount changes
+        # a job's cost only through the observation's size, which the base's times bound from
+        # above for an axis that observes less).
+        axis = observations.axes_in(config).get(experiment)
+        axis_jobs, axis_s = 0, 0.0
+        if axis is not None:
+            for method in axis.methods:
+                measured = {r["n"]: r["estimated_job_s"] for r in rows
+                            if r["experiment"] == experiment and r["method"] == method}
+                for n in axis.ns:
+                    axis_jobs += len(axis.seeds) * len(axis.amounts)
+                    axis_s += interpolate(measured, n) * len(axis.seeds) * len(axis.amounts)
+            axis_s += (max(data) if data else 0.0) * len(axis.ns) * len(axis.seeds) * len(axis.amounts)
         summary[experiment] = {
             "solve_jobs": jobs,
             "solve_job_s_sum": total,
             "data_job_s_sum": data_s,
+            "observation_amounts": list(axis.amounts) if axis else [],
+            "observation_solve_jobs": axis_jobs,
+            "observation_job_s_sum": axis_s,
             "longest_job_s": longest,
-            "wall_s_on_cores": max((total + data_s) / cores, longest),
+            "wall_s_on_cores": max((total + data_s + axis_s) / cores, longest),
             "largest_n": max(block["ns"]),
             "job_s_at_largest_n": largest,
             "relative_to_bfgs_at_largest_n": {m: s / largest["bfgs"] for m, s in largest.items()},
         }
-    whole = sum(s["solve_job_s_sum"] + s["data_job_s_sum"] for s in summary.values())
+    whole = sum(s["solve_job_s_sum"] + s["data_job_s_sum"] + s["observation_job_s_sum"] for s in summary.values())
     return {"experiments": summary, "all_job_s_sum": whole,
             "all_wall_h_on_cores": max(whole / cores, max(s["longest_job_s"] for s in summary.values())) / 3600}
 

@@ -82,3 +82,9 @@ def test_winners_share_a_tie_and_separate_only_disjoint_intervals():
     best = observations.winners(pd.DataFrame(rows))
     assert best["best"].tolist() == ["bfgs = reparameterized", "reparameterized"]
     assert best["separated"].tolist() == [False, True]
+
+
+def test_an_empty_amount_list_turns_the_axis_off():
+    off = config(amounts=[])
+    assert observations.axes_in(off) == {} and observations.experiments(off) == {}
+    assert observations.problems_in(off) == []

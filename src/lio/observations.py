@@ -68,8 +68,8 @@ def axes_in(config: dict[str, Any]) -> dict[str, Axis]:
     for experiment, block in config.get("experiments", {}).items():
         options = block.get("observations")
         cls = _problem_class(block)
-        if not options or cls is None or cls.amount_parameter is None:
-            continue
+        if not options or not options.get("amounts") or cls is None or cls.amount_parameter is None:
+            continue  # amounts: [] turns the axis off (a later --configfile cannot drop the block)
         found[experiment] = Axis(
             experiment=experiment,
             parameter=cls.amount_parameter,
@@ -118,7 +118,7 @@ def problems_in(config: dict[str, Any]) -> list[str]:
     problems = []
     for experiment, block in config.get("experiments", {}).items():
         options = block.get("observations")
-        if not options:
+        if not options or not options.get("amounts"):
             continue
         where = f"experiments.{experiment}.observations"
         cls = _problem_class(block)

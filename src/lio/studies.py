@@ -89,8 +89,7 @@ def _assign(block: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def experiments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The experiment blocks of every study value (``studies/<study>/v<i>``: block) and of
-    every amount of an observation axis (``<experiment>/amount<value>``, lio.observations)."""
+    """The experiment blocks of every study value (``studies/<study>/v<i>``: block)."""
     blocks = {}
     for study in studies_in(config).values():
         base = config["experiments"].get(study.experiment)
@@ -103,20 +102,28 @@ def experiments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             block["ns"] = list(study.ns)
             block["seeds"] = list(study.seeds)
             block.pop("figures", None)  # a study draws its own figure, not the four panels
+            block.pop("observations", None)  # nor runs the base's observation axis
             block["study"] = {"name": study.name, "setting": study.setting, "value": value,
                               "base": study.experiment}
             blocks[experiment_name(study.name, index)] = block
-    from lio import observations  # the observation-amount axis derives experiments the same way
-
-    blocks.update(observations.experiments(config))
     return blocks
 
 
+def derived_experiments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every experiment the config derives from its own: the studies' values and the amounts
+    of the observation axes (``<experiment>/amount<value>``, lio.observations), which the
+    workflow's ordinary rules sample, solve and aggregate."""
+    from lio import observations
+
+    return {**experiments(config), **observations.experiments(config)}
+
+
 def block(config: dict[str, Any], experiment: str) -> dict[str, Any]:
-    """An experiment's block: a key of ``experiments``, or a study value's (``studies/...``)."""
+    """An experiment's block: a key of ``experiments``, a study value's (``studies/...``) or an
+    observation amount's (``<experiment>/amount<value>``)."""
     if experiment in config.get("experiments", {}):
         return config["experiments"][experiment]
-    blocks = experiments(config)
+    blocks = derived_experiments(config)
     if experiment not in blocks:
         raise KeyError(
             f"no experiment {experiment!r}: expected a key of experiments "

@@ -24,7 +24,7 @@ AXES = observations.axes_in(config)
 # Every experiment a job can run: the config's, one per value of each sensitivity study
 # (studies/<study>/v<i>, lio.studies) and one per amount of each observation axis
 # (<experiment>/amount<value>, lio.observations), which the same rules sample, solve and aggregate.
-STUDY_EXPERIMENTS = studies.experiments(config)
+STUDY_EXPERIMENTS = studies.derived_experiments(config)
 _config_problems = (
     problems_in(config)
     + calibration.problems_in(config)

@@ -148,3 +148,28 @@ def test_the_start_of_the_search_is_stored_and_aggregated_with_older_runs(tmp_pa
     start = dataset["solution_initial"]
     assert np.isnan(start.sel(solver="bfgs").values).all()
     assert start.sel(solver="reparameterized").values.ravel().tolist() == [128.0, 128.0]
+
+
+def test_a_publishing_run_does_not_mark_its_own_jobs_uncommitted(tmp_path):
+    """The record's files (paper/data, ...) are written by `snakemake publish` while its solve
+    jobs still run; only a change elsewhere makes a commit '-dirty'."""
+    import subprocess
+
+    from lio.provenance import git_sha
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "paper/data").mkdir(parents=True)
+    (tmp_path / "src/code.py").write_text("x = 1\n")
+    (tmp_path / "paper/data/table.csv").write_text("a\n")
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "x", "--allow-empty")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "files")
+    assert not git_sha(tmp_path / "src").endswith("-dirty")
+    (tmp_path / "paper/data/table.csv").write_text("b\n")  # the record, rewritten by publish
+    assert not git_sha(tmp_path / "src").endswith("-dirty")
+    (tmp_path / "src/code.py").write_text("x = 2\n")  # code: the run is not the commit's
+    assert git_sha(tmp_path / "src").endswith("-dirty")

@@ -12,8 +12,15 @@ from typing import Any
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "optimistix", "numpy", "xarray", "snakemake")
 
 
+# Tracked files the workflow itself writes (the record and the report built from it): a
+# `snakemake publish` run rewrites them while its solve jobs still run, so a change there must
+# not mark those jobs' commit as uncommitted ('-dirty'); a change anywhere else does.
+RECORD_OUTPUTS = ("paper/data", "paper/figures", "paper/generated", "paper/main.pdf")
+
+
 def git_sha(directory: str | Path | None = None) -> str:
-    """HEAD of the repository holding ``directory`` (default: lio's source), or 'unknown'.
+    """HEAD of the repository holding ``directory`` (default: lio's source), or 'unknown';
+    with '-dirty' when a tracked file outside ``RECORD_OUTPUTS`` has uncommitted changes.
 
     ``LIO_GIT_SHA`` overrides it, for copies of a checkout without ``.git`` (cluster staging).
     """
@@ -30,7 +37,8 @@ def git_sha(directory: str | Path | None = None) -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+             *(f":(top,exclude){path}" for path in RECORD_OUTPUTS)],
             cwd=directory,
             capture_output=True,
             text=True,

@@ -406,7 +406,8 @@ def test_generated_numbers_match_the_results(finished):
     constants = pd.read_csv(generated / "constants.csv")
     width = constants[(constants["group"] == "wavepacket") & (constants["key"] == "width")]
     assert width["value"].tolist() == ["10"]
-    steps = constants[(constants["group"] == "wavepacket") & (constants["key"] == "steps")]
+    steps = constants[(constants["group"] == "wavepacket") & (constants["key"] == "steps")
+                      & (constants["parent"] == "methods.reparameterized.training")]
     assert steps["value"].tolist() == ["10"]  # the value tiny.yaml ran, with config.yaml's reason
 
 

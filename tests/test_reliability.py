@@ -25,7 +25,11 @@ def tiny_config(**training):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     for name, block in TINY["experiments"]["wavepacket"]["methods"].items():
         for key, value in (block or {}).items():
-            config["experiments"]["wavepacket"]["methods"][name][key].update(value)
+            options = config["experiments"]["wavepacket"]["methods"][name]
+            if isinstance(value, dict):
+                options[key].update(value)
+            else:  # a plain option, e.g. learned_gradient's iterations
+                options[key] = value
     for block in config["experiments"]["wavepacket"]["methods"].values():
         if block and "training" in block:
             block["training"].update(training)

@@ -16,7 +16,7 @@ from jaxtyping import Array, Float
 
 from lio import nets
 from lio.methods.base import Estimate, Method
-from lio.methods.networks import training_status, true_losses
+from lio.methods.networks import trained_estimate
 from lio.methods.training import TrainSettings, train
 from lio.problems.base import Problem, ProblemSet
 
@@ -313,18 +313,8 @@ class LearnedGradient(Method):
             self.training_data(descent, problems, training_set),
         )
         solution = _unrolled(descent, trained.params, problems.astype(jnp.float32))
-        solution = np.asarray(solution, problems.observed.dtype)
-        loss = np.asarray(true_losses(problem, jnp.asarray(solution), problems))
-        return Estimate(
-            solution=solution,
-            loss=loss,
-            status=training_status(solution, loss, trained.diverged),
-            iterations=np.full(n, self.training.steps),
-            curve=trained.curve,
-            wall_time=trained.wall_time,
-            extra={"first_step_time_s": trained.first_step_time, "step_time_s": trained.step_time},
-            initial=np.broadcast_to(np.asarray(problem.prior_mean, solution.dtype), solution.shape).copy(),
-        )
+        start = np.broadcast_to(np.asarray(problem.prior_mean), (n, problem.num_parameters))
+        return trained_estimate(problem, problems, solution, trained, self.training.steps, start)
 
 
 __all__ = ["LOSSES", "MODES", "LearnedGradient", "UnrolledDescent"]

@@ -116,6 +116,19 @@ def network_estimate(
     problems' precision), their true losses, statuses, the training curve and time, and
     ``initial``, the network's solutions before training (``initial_solutions``)."""
     solution = net.solutions(trained.params, trained.state, problems.astype(jnp.float32), train_mode)
+    return trained_estimate(problem, problems, solution, trained, steps, initial)
+
+
+def trained_estimate(
+    problem: Problem,
+    problems: ProblemSet,
+    solution: jax.Array,
+    trained,
+    steps: int,
+    initial: np.ndarray | None = None,
+) -> Estimate:
+    """The ``Estimate`` of a trained method's ``solution`` (cast to the problems' precision):
+    true losses, statuses, the training curve, times and where the search started."""
     solution = np.asarray(solution, problems.observed.dtype)
     loss = np.asarray(true_losses(problem, jnp.asarray(solution), problems))
     return Estimate(

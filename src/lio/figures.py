@@ -339,6 +339,7 @@ def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[st
     ax.set_xticklabels(order, fontsize="small")
     if log:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
     if column == "better":
         ax.set_ylim(-2, 102)
 
@@ -368,13 +369,14 @@ def observations(frame, png: str, pdf: str):
 
 def observations_summary(frames: list, png: str, pdf: str):
     """Every experiment's axis in one figure: its main quality (PSNR where it has one, else the
-    mean refined loss) against the amount, per method, most observed on the left."""
+    refined better-than-BFGS share: losses of different amounts sum different numbers of
+    residuals) against the amount, per method, most observed on the left."""
     _style()
     figure, axes = plt.subplots(1, len(frames), figsize=(FIGSIZE[0] * max(len(frames), 1) * 0.9 + 0.6, RESULT_FIGSIZE[1]),
                                 squeeze=False)
     legend_methods: list[str] = []
     for ax, frame in zip(axes[0], frames):
-        column = "psnr" if "psnr_mean" in frame else "loss"
+        column = "psnr" if "psnr_mean" in frame else "better"
         title, log = OBSERVATION_PANELS[column]
         _observation_axes(ax, frame, column, log, legend_methods)
         head = frame.iloc[0]

@@ -11,6 +11,7 @@ import time
 import pytest
 import yaml
 
+from lio import observations
 from tests.workflow_helpers import ROOT, scratch_copy, snakemake
 
 TINY = ROOT / "tests/data/tiny.yaml"
@@ -92,6 +93,16 @@ def sbatch_request(argv):
     }
 
 
+def merged(base, update):
+    """``update`` merged into ``base`` key by key, as Snakemake merges a --configfile."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return scratch_copy(tmp_path_factory.mktemp("profiles"))
@@ -102,9 +113,11 @@ def test_slurm_profile_sends_solve_jobs_to_the_gpu_partition(workdir):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     solve_resources = re.findall(r"rule solve:.*?resources: ([^\n]*)", output, flags=re.S)
-    quick = yaml.safe_load((ROOT / "config/quick.yaml").read_text())["experiments"]
-    expected = sum(len(b["ns"]) * len(b["seeds"]) * len(b["methods"]) for b in quick.values())
-    assert len(solve_resources) == expected  # experiments x n x seeds x methods
+    config = merged(yaml.safe_load((ROOT / "config/config.yaml").read_text()),
+                    yaml.safe_load((ROOT / "config/quick.yaml").read_text()))
+    blocks = [*config["experiments"].values(), *observations.experiments(config).values()]
+    expected = sum(len(b["ns"]) * len(b["seeds"]) * len(b["methods"]) for b in blocks)
+    assert len(solve_resources) == expected  # (experiments and observation amounts) x n x seeds x methods
     assert all("gpu=1" in r and "slurm_partition=<GPU_PARTITION>" in r for r in solve_resources)
     assert "slurm_partition=<CPU_PARTITION>" in output  # sampling jobs
     assert "Group job solve" in output  # solve jobs are batched into SLURM jobs

@@ -223,17 +223,13 @@ def table(config: dict[str, Any], experiment: str, aggregate_paths: list[str]):
     return out
 
 
-def _method_order(name: str):
-    from lio.results import _method_order as order
-
-    return order(name)
-
-
 def winners(frame) -> Any:
     """Per amount and quantity (refined stage): the method with the best mean (``a = b`` when
     several share it within ``TIE_RTOL``), its interval, the runner-up, and whether the two
     intervals are disjoint (``separated``); otherwise the data do not tell them apart there."""
     import pandas as pd
+
+    from lio.results import _method_order
 
     rows = []
     refined = frame[frame["stage"] == "refined"]

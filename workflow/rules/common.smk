@@ -30,7 +30,9 @@ _config_problems = (
     + calibration.problems_in(config)
     + studies.problems_in(config)
     + observations.problems_in(config)
-    + [p.replace("experiments.studies/", "studies: ") for p in problems_in({**config, "experiments": STUDY_EXPERIMENTS})]
+    # study values' blocks (an observation amount's block differs from its checked base only by
+    # the amount, which observations.problems_in has checked by building the problem)
+    + [p.replace("experiments.studies/", "studies: ") for p in problems_in({**config, "experiments": studies.experiments(config)})]
 )
 if _config_problems:
     raise WorkflowError(

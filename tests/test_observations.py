@@ -88,3 +88,57 @@ def test_an_empty_amount_list_turns_the_axis_off():
     off = config(amounts=[])
     assert observations.axes_in(off) == {} and observations.experiments(off) == {}
     assert observations.problems_in(off) == []
+
+
+def axis_table(most="1", fewest="0.25", increases=True, config_order=True):
+    """A two-amount axis table: BFGS best with the most observations, reparameterized (clear of
+    the runner-up) with the fewest; supervised's better share falls faster."""
+    import pandas as pd
+
+    cells = {  # amount -> method -> (better, loss mean, error)
+        most: {"bfgs": (np.nan, 1.0, 0.10), "reparameterized": (0.30, 1.5, 0.20), "supervised": (0.40, 1.2, 0.15)},
+        fewest: {"bfgs": (np.nan, 4.0, 0.40), "reparameterized": (0.70, 2.0, 0.20), "supervised": (0.20, 4.5, 0.45)},
+    }
+    rows = []
+    for index, (amount, methods) in enumerate(cells.items() if config_order else reversed(cells.items())):
+        for method, (better, loss, error) in methods.items():
+            for stage in ("refined", "unrefined"):
+                rows.append({
+                    "experiment": "wavepacket", "parameter": "observed_fraction", "label": "observed share",
+                    "increases_observations": increases, "amount": amount, "amount_index": index,
+                    "method": method, "stage": stage, "groups": 8, "better": better,
+                    "better_low": better - 0.1, "better_high": better + 0.1, "error": error,
+                    "loss_mean": loss, "loss_low": loss - 0.1, "loss_high": loss + 0.1,
+                })
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("most", "fewest", "increases", "config_order"), [
+    ("1", "0.25", True, True), ("1", "0.25", True, False), ("2", "8", False, True), ("2", "8", False, False)])
+def test_the_report_finds_the_crossover_and_the_method_that_holds_up(most, fewest, increases, config_order):
+    from lio.paper import amounts
+
+    frame = axis_table(most, fewest, increases, config_order)
+    found = amounts.findings(frame)
+    assert found["order"] == [most, fewest]  # most observed first, whatever the config's order
+    assert [(e["amount"], e["best"], e["separated"]) for e in found["per_amount"]] == [
+        (most, "bfgs", False), (fewest, "reparameterized", True)]
+    assert found["crossovers"] == [(most, fewest, "hand-crafted", "learned")]
+    assert found["holds_up"] == "reparameterized"
+    text = amounts.paragraph(frame, "Wave packet")
+    assert f"from {most} (hand-crafted) to {fewest} (learned)" in text
+    assert f"Reparameterized is better than BFGS on 30.0\\,\\% [20.0, 40.0] of the problems at {most} and 70.0" in text
+    rows = [line for line in amounts.tabular(frame).splitlines() if line.endswith(r"\\") and "&" in line]
+    assert len(rows) == 1 + 6  # header + amount x method
+    assert rows[1].startswith(f"{most} & BFGS & -- & --")
+    assert rows[-1].startswith(f"{fewest} & Supervised & 20.0 & 20.0 [10.0, 30.0]")
+
+
+def test_the_report_names_configured_axes_it_does_not_hold():
+    from lio.paper import amounts
+
+    assert amounts.section({}, {}, "paper", {}, ["ct"]).startswith("No observation-amount axis")
+    text = amounts.section({"wavepacket": axis_table()}, {"wavepacket": "paper/figures/observations/wavepacket.pdf"},
+                           "paper", {"ct": "CT"}, ["wavepacket", "ct"])
+    assert "includegraphics[width=\\linewidth]{figures/observations/wavepacket.pdf}" in text
+    assert "observation axis for CT that the results" in text

@@ -168,3 +168,8 @@ def test_the_observation_axis_runs_every_amount_and_tabulates_quality_against_it
     for path in ("results/ct/observations/figure.png", "results/observations/summary.png"):
         assert (finished / path).stat().st_size > 10_000, path
     assert "best method per amount" in (finished / "results/observations/summary.md").read_text()
+    # the report's decreasing-observations section answers from this table (lio.paper.amounts)
+    section = (finished / "results/paper/generated/amounts.tex").read_text()
+    assert "\\lioCtTitle, projection angles from 8 (most observed) to 4 (fewest)" in section
+    assert "includegraphics" in section and "tab:amounts-ct" in section
+    assert table["git_sha"].notna().all()  # every row names its runs' commits, which publishing checks

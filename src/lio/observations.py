@@ -10,7 +10,7 @@ learning rate, so only the amount moves. Experiments without the block keep thei
 
 ``table`` turns the amounts' aggregates into one row per (amount, method, stage): Table 2's
 better/equal fractions against BFGS at that amount with their bootstrap intervals, the training
-health, and the mean loss L/n and (image problems) PSNR, SSIM and relative error with 95 %
+health, the runs' commits (``git_sha``, which publishing checks), and the mean loss L/n and (image problems) PSNR, SSIM and relative error with 95 %
 bootstrap intervals of the mean over all problems (``scipy.stats.bootstrap``). ``winners`` names
 at each amount the method with the best refined mean, and whether its interval separates it
 from the runner-up. ``dataset`` stacks the aggregates along an ``amount`` dimension.
@@ -184,6 +184,14 @@ def _per_example(dataset, name: str, method: str, stage: str) -> np.ndarray:
     return dataset[key].sel(solver=method).values.ravel()
 
 
+def _shas(dataset, method: str) -> str:
+    """The commits of one method's runs in an aggregate, space-separated (what publishing checks)."""
+    if "git_sha" not in dataset:
+        return ""
+    values = np.asarray(dataset["git_sha"].sel(solver=method).values).ravel()
+    return " ".join(sorted({str(v) for v in values if str(v) and str(v) != "nan"}))
+
+
 def table(config: dict[str, Any], experiment: str, aggregate_paths: list[str]):
     """One row per (amount, method, stage): fractions and health (``lio.metrics.fractions``),
     and the mean of every quantity of ``QUANTITIES`` the aggregate has, with its interval."""
@@ -212,6 +220,7 @@ def table(config: dict[str, Any], experiment: str, aggregate_paths: list[str]):
                 if np.isfinite(columns[f"{quantity}_mean"]).any():
                     for column, values in columns.items():
                         frame[column] = values
+            frame["git_sha"] = [_shas(dataset, method) for method in frame["method"]]
             frame.insert(0, "amount_index", index)
             frame.insert(0, "amount", amount_label(amount))
             frames.append(frame)

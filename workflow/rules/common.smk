@@ -170,6 +170,7 @@ def record_targets():
     targets.append("paper/data/benchmarks.csv")
     targets += RECORD.record_calibration_files
     targets += RECORD.record_study_files
+    targets += RECORD.record_observation_files
     if RECORD.record_calibration_files:
         targets += ["paper/data/calibration.csv", "paper/data/calibration.md"]
     for problem in EXPERIMENTS:

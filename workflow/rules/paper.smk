@@ -36,6 +36,7 @@ rule paper_generated:
         benchmarks=PAPER.benchmarks,
         calibration=PAPER.calibration,
         studies=PAPER.study_tables,
+        observations=PAPER.observation_tables,
         reference="paper/reference.yaml",
     output:
         numbers=PAPER.generated("numbers.tex"),
@@ -52,10 +53,11 @@ rule paper_generated:
         sensitivity=PAPER.generated("sensitivity.tex"),
         pinning=PAPER.generated("pinning.tex"),
         imaging=PAPER.generated("imaging.tex"),
+        amounts=PAPER.generated("amounts.tex"),
     log:
         "results/logs/paper/generated.log",
     params:
-        figures=PAPER.figures + PAPER.study_figures,  # the figures the sections include: a change reruns this rule
+        figures=PAPER.figures + PAPER.study_figures + PAPER.observation_figures,  # the figures the sections include: a change reruns this rule
         code=PAPER_CODE,
     conda:
         "../envs/lio.yaml"
@@ -87,7 +89,7 @@ rule paper_pdf:
         bibliography="paper/refs.bib",
         sections=PAPER.sections,
         generated=PAPER.tex_inputs,
-        figures=PAPER.figures + PAPER.study_figures,
+        figures=PAPER.figures + PAPER.study_figures + PAPER.observation_figures,
     output:
         report(PAPER.pdf, caption="../report/paper.rst", category="Paper"),
     log:

@@ -16,6 +16,8 @@ if not FROM_RECORD:
         publish_figure,
         publish_study_table,
         publish_study_figure,
+        publish_observation_table,
+        publish_observation_figure,
 
     rule publish:
         input:
@@ -83,6 +85,36 @@ if not FROM_RECORD:
             "paper/figures/studies/{study}.{format}",
         log:
             "results/logs/studies/publish_{study}_figure_{format}.log",
+        wildcard_constraints:
+            format="png|pdf",
+        conda:
+            "../envs/lio.yaml"
+        script:
+            "../scripts/publish.py"
+
+    rule publish_observation_table:
+        input:
+            "results/{axis}/observations/table.{format}",
+        output:
+            "paper/data/observations/{axis}.{format}",
+        log:
+            "results/logs/{axis}/publish_observations_{format}.log",
+        params:
+            allow_uncommitted=config.get("publish_allow_uncommitted", False),
+        wildcard_constraints:
+            format="csv|md",
+        conda:
+            "../envs/lio.yaml"
+        script:
+            "../scripts/publish.py"
+
+    rule publish_observation_figure:
+        input:
+            "results/{axis}/observations/figure.{format}",
+        output:
+            "paper/figures/observations/{axis}.{format}",
+        log:
+            "results/logs/{axis}/publish_observations_figure_{format}.log",
         wildcard_constraints:
             format="png|pdf",
         conda:

@@ -17,4 +17,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
         dict(snakemake.output.items()),  # noqa: F821
         inputs.calibration[0] if inputs.calibration else None,
         list(inputs.studies),
+        list(inputs.observations),
     )

@@ -42,6 +42,8 @@ class Layout:
     tex: bool
     calibrated_pairs: tuple[tuple[str, str], ...] = ()  # (experiment, method) trained at a calibrated rate
     studies: tuple[str, ...] = ()  # sensitivity studies (lio.studies) the report shows
+    axes: tuple[str, ...] = ()  # observation-amount axes (lio.observations) the report shows
+    configured_axes: tuple[str, ...] = ()  # the config's axes, shown or not (the report names those missing)
 
     @property
     def calibrated(self) -> bool:
@@ -137,6 +139,33 @@ class Layout:
         return paths
 
     @property
+    def observation_tables(self) -> list[str]:
+        if self.record:
+            return [f"paper/data/observations/{a}.csv" for a in self.axes]
+        return [f"results/{a}/observations/table.csv" for a in self.axes]
+
+    @property
+    def observation_figures(self) -> list[str]:
+        """One figure per axis, in the order of ``axes`` (PDF; PNG in a record without it)."""
+        if not self.record:
+            return [f"results/{a}/observations/figure.pdf" for a in self.axes]
+        paths = []
+        for a in self.axes:
+            pdf = f"paper/figures/observations/{a}.pdf"
+            paths.append(pdf if self.publishing or Path(pdf).exists() else pdf[:-3] + "png")
+        return paths
+
+    @property
+    def record_observation_files(self) -> list[str]:
+        """What `snakemake publish` writes of the observation axes: tables and figures."""
+        return [
+            path
+            for a in self.axes
+            for path in (f"paper/data/observations/{a}.csv", f"paper/data/observations/{a}.md",
+                         f"paper/figures/observations/{a}.png", f"paper/figures/observations/{a}.pdf")
+        ]
+
+    @property
     def sections(self) -> list[str]:
         """Hand-written descriptions paper/experiments/{experiment}.tex (optional)."""
         return [
@@ -165,6 +194,7 @@ class Layout:
             "sensitivity",
             "pinning",
             "imaging",
+            "amounts",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 
@@ -218,6 +248,12 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
     studies = [block.get("name") for block in config.get("studies") or []]
     if from_record:  # the studies the committed record holds (one written before them has none)
         studies = [s for s in studies if Path(f"paper/data/studies/{s}.csv").exists()]
+    from lio import observations
+
+    configured_axes = [a for a in observations.axes_in(config) if a in experiments]
+    axes = configured_axes
+    if from_record:  # the axes the committed record holds (one written before them has none)
+        axes = [a for a in axes if Path(f"paper/data/observations/{a}.csv").exists()]
     return Layout(
         experiments=tuple(experiments),
         runs=runs,
@@ -231,6 +267,8 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
             if calibration.settings(config, e)["enabled"] and calibration.is_learned(config, e, m)
         ),
         studies=tuple(studies),
+        axes=tuple(axes),
+        configured_axes=tuple(configured_axes),
     )
 
 

@@ -606,9 +606,12 @@ def write_generated(
     outputs: dict[str, str],
     calibration_path: str | None = None,
     study_paths: Sequence[str] = (),
+    observation_paths: Sequence[str] = (),
 ) -> None:
-    """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections, summary and
-    the sensitivity section (from the study tables)."""
+    """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections, summary, the
+    sensitivity section (from the study tables) and the decreasing-observations section (from
+    the observation axes' tables)."""
+    from lio.paper import amounts as observation_amounts
     from lio.paper.sensitivity import read_tables, sensitivity_section
     from lio.paper.imaging import imaging_tabular
     from lio.paper.observations import observations, observations_tabular, summary_config
@@ -665,6 +668,13 @@ def write_generated(
             layout.directory,
             reference,
             {e: macro(e, "Title") for e in experiments},
+        ),
+        "amounts": observation_amounts.section(
+            observation_amounts.read_tables(observation_paths),
+            dict(zip(layout.axes, layout.observation_figures)),
+            layout.directory,
+            {e: macro(e, "Title") for e in experiments},
+            layout.configured_axes,
         ),
     }
     for name, text in texts.items():

@@ -48,23 +48,24 @@ def publish_aggregate(source: str | Path, out: str | Path, allow_uncommitted: bo
     copy_atomically(source, out)
 
 
-def publish_study_table(source: str | Path, out: str | Path, allow_uncommitted: bool = False) -> None:
-    """Copy one sensitivity study's table into the record, refusing runs of an uncommitted tree
-    (its ``git_sha`` column lists the commits of the runs behind each row)."""
+def publish_table(source: str | Path, out: str | Path, allow_uncommitted: bool = False) -> None:
+    """Copy a table of runs (a sensitivity study's, an observation axis's) into the record,
+    refusing runs of an uncommitted tree (its ``git_sha`` column lists the commits of the runs
+    behind each row)."""
     import pandas as pd
 
     table = pd.read_csv(source)
     if "git_sha" not in table.columns:
         raise ValueError(
             f"publish: {source} has no git_sha column (written by an older lio), so its runs' "
-            "commits are unknown; rerun the study's table (delete it and rerun the study target)."
+            "commits are unknown; rerun the rule that writes it (delete it and rerun its target)."
         )
     shas = sorted({sha for cell in table["git_sha"].dropna() for sha in str(cell).split()})
     dirty = [sha for sha in shas if sha.endswith("-dirty")]
     if dirty and not allow_uncommitted:
         raise ValueError(
             f"publish: {source} holds runs made from an uncommitted tree ({', '.join(dirty)}). "
-            "A record must be reproducible from a commit: commit your changes, rerun the study, "
+            "A record must be reproducible from a commit: commit your changes, rerun those runs, "
             "then publish (`publish_allow_uncommitted: true` overrides this)."
         )
     copy_atomically(source, out)

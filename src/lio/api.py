@@ -211,7 +211,10 @@ def minimize(
             bounds, the centre of the network's estimates. Default: centre of ``bounds``,
             else zeros. One of ``x0`` / ``bounds`` is required (it fixes d).
         condition: ``(n, *cond_shape)`` known per-problem inputs ``x_i`` passed to ``forward``.
-        method: ``"reparameterized"`` (default) or ``"bfgs"``. ``"supervised"`` and
+        method: ``"reparameterized"`` (default), ``"bfgs"`` or ``"learned_gradient"`` (an
+            unrolled optimiser trained jointly on the problems' own losses; its network sees
+            the iterate and its gradient and is chosen by the unknown's shape, so ``network``
+            is its spec, not an observation network). ``"supervised"`` and
             ``"neural_adjoint"`` need labelled data drawn from a prior, which ``minimize`` does
             not have; they are rejected (use a registered ``Problem`` and the workflow).
         refine: refine the network's estimates with BFGS on ``forward``.
@@ -338,7 +341,8 @@ def _check_method(method: str) -> type:
     if method not in METHODS:
         raise ValueError(
             f"unknown method {method!r}; expected one of {sorted(METHODS)} "
-            "(lio.minimize runs 'reparameterized' or 'bfgs')."
+            "(lio.minimize runs those that need no labelled training set: 'reparameterized', "
+            "'bfgs', 'learned_gradient')."
         )
     cls = METHODS[method]
     if cls.needs_training_set:
@@ -554,8 +558,14 @@ def _method_options(
                 "use method='reparameterized'."
             )
         return {}
+    if network is not None:
+        network = dict(network)
+    elif method_cls.network_input == "observation":
+        network = default_network(observation_shape)
+    else:
+        network = {}  # the method picks its network by the unknown's shape
     return {
-        "network": dict(network) if network is not None else default_network(observation_shape),
+        "network": network,
         "training": {
             "steps": DEFAULT_STEPS if steps is None else steps,
             "learning_rate": DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate,

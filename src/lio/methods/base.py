@@ -53,6 +53,10 @@ class Method:
     """
 
     name: ClassVar[str] = "method"
+    # What a method's ``network`` option maps from: the observations (the reparameterized and
+    # supervised networks), or the iterate and its gradient (learned gradient: its default
+    # network is chosen by the unknown's shape, so lio.minimize passes none).
+    network_input: ClassVar[str] = "observation"
     needs_training_set: ClassVar[bool] = False
     refine: ClassVar[bool] = True
 

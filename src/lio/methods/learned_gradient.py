@@ -260,6 +260,7 @@ class LearnedGradient(Method):
     """
 
     name: ClassVar[str] = "learned_gradient"
+    network_input: ClassVar[str] = "iterate"
     # The class's value is the default mode's (joint: no labels); an instance's follows its
     # mode (set in __post_init__), and the workflow reads it from the instance.
     needs_training_set: ClassVar[bool] = False

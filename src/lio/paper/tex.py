@@ -12,6 +12,7 @@ METHOD_LABELS = {
     "reparameterized": "Reparameterized",
     "supervised": "Supervised",
     "neural_adjoint": "Neural adjoint",
+    "learned_gradient": "Learned gradient",
 }
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _SPECIAL = {

@@ -142,3 +142,26 @@ def test_the_report_names_configured_axes_it_does_not_hold():
                            "paper", {"ct": "CT"}, ["wavepacket", "ct"])
     assert "includegraphics[width=\\linewidth]{figures/observations/wavepacket.pdf}" in text
     assert "observation axis for CT that the results" in text
+
+
+def test_navier_stokes_observes_the_top_share_of_its_rows():
+    """Issue 20's fluid knob: the observed part of the domain. The paper's upper half is 0.5;
+    at 0.75 the observation and the known initial velocity grow to 12 of 16 rows, the same
+    rows of the simulated flow, and the force stays in the hidden part."""
+    from lio.problems import NavierStokes
+
+    half = NavierStokes(resolution=16, dt=4.0)
+    more = NavierStokes(resolution=16, dt=4.0, observed_fraction=0.75)
+    assert half.observation_shape == (8, 16, 4) and more.observation_shape == (12, 16, 4)
+    assert half.hidden_height == 50.0 and more.hidden_height == 25.0
+    problems = more.sample(jax.random.PRNGKey(0), 2)
+    assert problems.observed.shape == (2, 12, 16, 4)
+    # the top 8 observed rows are the paper's observation of the same problems
+    same = half.sample(jax.random.PRNGKey(0), 2)
+    np.testing.assert_allclose(problems.observed[:, 4:], same.observed, rtol=1e-12)
+    prediction = more.forward(problems.solution[0], problems.condition[0])
+    assert prediction.shape == (12, 16, 4) and np.isfinite(prediction).all()
+    with pytest.raises(ValueError, match="observe whole rows"):
+        NavierStokes(resolution=16, dt=4.0, observed_fraction=0.3)
+    with pytest.raises(ValueError, match="hidden lower part"):
+        NavierStokes(resolution=16, dt=4.0, observed_fraction=0.875)  # y >= 12.5: the force at 20 is seen

@@ -38,6 +38,8 @@ class NavierStokes(Problem):
 
     Fields (lengths and times in the paper's units, domain 100 x 100, t = 56):
         resolution: cells per side (even: the upper half is whole rows). size: domain side.
+        observed_fraction: the share of the rows observed, from the top (the paper: the upper
+        half, 0.5); the observation-amount axis's knob (issue 20).
         duration, dt: simulated time and step (``duration / dt`` steps). viscosity: nu.
         periodic: periodic box instead of free-slip walls. boxes ``(x_low, y_low, x_high,
         y_high)`` and circles ``(x, y, radius)``: the static obstacles. initial_speed,
@@ -87,6 +89,8 @@ class NavierStokes(Problem):
     parameter_names: ClassVar[tuple[str, ...]] = ("x0", "vx", "vy")
     observation_channels: ClassVar[bool] = True
     example_panels: ClassVar[tuple[str, ...]] = ("a", "b")
+    amount_parameter: ClassVar[str | None] = "observed_fraction"
+    amount_label: ClassVar[str] = "share of the domain's rows observed"
 
     resolution: int = struct.field(pytree_node=False, default=32)
     size: float = struct.field(pytree_node=False, default=100.0)
@@ -112,6 +116,7 @@ class NavierStokes(Problem):
     checkpoint: bool = struct.field(pytree_node=False, default=False)
     advection: str = struct.field(pytree_node=False, default="semi_lagrangian")
     pressure_solver: str = struct.field(pytree_node=False, default="dense")
+    observed_fraction: float = struct.field(pytree_node=False, default=0.5)
 
     def __post_init__(self):
         object.__setattr__(self, "boxes", _as_tuples(self.boxes))
@@ -170,10 +175,17 @@ class NavierStokes(Problem):
                 f"{DENSE_MAX_RESOLUTION} (a resolution^2 x resolution^2 inverse), got "
                 f"{self.resolution}; use pressure_solver='cg'."
             )
-        if not 0 < self.force_y < self.size / 2:
+        rows = self.resolution * self.observed_fraction
+        if not 0 < self.observed_fraction < 1 or abs(rows - round(rows)) > 1e-9:
             raise ValueError(
-                f"navier_stokes: force_y={self.force_y} must lie in the hidden lower half "
-                f"(0, {self.size / 2})."
+                f"navier_stokes: observed_fraction={self.observed_fraction} must be in (0, 1) and "
+                f"observe whole rows of the {self.resolution}-cell grid (resolution x fraction an "
+                f"integer: a multiple of 1/{self.resolution}); the paper observes the upper half, 0.5."
+            )
+        if not 0 < self.force_y < self.hidden_height:
+            raise ValueError(
+                f"navier_stokes: force_y={self.force_y} must lie in the hidden lower part "
+                f"(0, {self.hidden_height:g}) (observed_fraction={self.observed_fraction})."
             )
 
     # -- simulator ----------------------------------------------------------------------------
@@ -193,13 +205,23 @@ class NavierStokes(Problem):
         return round(self.duration / self.dt)
 
     @property
+    def first_observed_row(self) -> int:
+        """The lowest observed row: the top ``observed_fraction`` of the rows are observed."""
+        return self.resolution - round(self.resolution * self.observed_fraction)
+
+    @property
+    def hidden_height(self) -> float:
+        """The height ``y`` below which the flow is hidden (``size / 2`` in the paper)."""
+        return self.size * self.first_observed_row / self.resolution
+
+    @property
     def observed_rows(self) -> slice:
-        """Rows of the upper half: cell centres and v faces at ``y >= size / 2``."""
-        return slice(self.resolution // 2, None)
+        """Observed rows: cell centres and v faces at ``y >= hidden_height``."""
+        return slice(self.first_observed_row, None)
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
-        return (self.resolution // 2, self.resolution, 4)
+        return (self.resolution - self.first_observed_row, self.resolution, 4)
 
     def force(self, solution: Float[Array, " 3"]) -> tuple[Array, Array]:
         """The velocity blob added at t = 0, on the u and v faces (closed faces zeroed)."""
@@ -223,7 +245,7 @@ class NavierStokes(Problem):
     def fill(self, condition: Float[Array, " c"]) -> tuple[Array, Array]:
         """The full initial velocity a method can assume: known upper half, zero lower half,
         projected onto divergence-free fields."""
-        upper = condition.reshape(self.resolution // 2, self.resolution, 2)
+        upper = condition.reshape(*self.observation_shape[:2], 2)
         u, v = (
             jnp.zeros((self.resolution, self.resolution), condition.dtype)
             .at[self.observed_rows].set(upper[..., k])
@@ -242,7 +264,7 @@ class NavierStokes(Problem):
         dtype = jnp.result_type(solution, condition)
         solution, condition = solution.astype(dtype), condition.astype(dtype)
         final = self.simulate(solution, *self.fill(condition))
-        known = condition.reshape(self.resolution // 2, self.resolution, 2)
+        known = condition.reshape(*self.observation_shape[:2], 2)
         return jnp.concatenate([known, self.upper_half(*final)], axis=-1)
 
     # -- sampling -----------------------------------------------------------------------------
@@ -307,7 +329,7 @@ class NavierStokes(Problem):
 
         solution = problems.solution[index]
         observed = np.asarray(problems.observed[index])
-        grid, half = self.grid, self.resolution // 2
+        grid, half = self.grid, self.first_observed_row
         initial, final = _model_fields(self, solution, problems.condition[index])
         if panel == "a":
             model, channels, title = initial, (0, 1), "initial velocity"
@@ -324,11 +346,11 @@ class NavierStokes(Problem):
         step = max(1, self.resolution // 16)
         pick = (slice(None, None, step), slice(None, None, step))
         ax.quiver(x[pick], y[pick], uc[pick], vc[pick], color="white", width=0.004)
-        half_domain = (self.size, self.size / 2)
-        ax.add_patch(patches.Rectangle((0, 0), *half_domain, color="white", alpha=0.45, lw=0))
-        ax.axhline(self.size / 2, color="k", lw=0.8, ls="--")
-        ax.text(2, self.size / 2 + 2, "observed", fontsize="x-small")
-        ax.text(2, self.size / 2 - 6, "hidden (model)", fontsize="x-small")
+        hidden = self.hidden_height
+        ax.add_patch(patches.Rectangle((0, 0), self.size, hidden, color="white", alpha=0.45, lw=0))
+        ax.axhline(hidden, color="k", lw=0.8, ls="--")
+        ax.text(2, hidden + 2, "observed", fontsize="x-small")
+        ax.text(2, hidden - 6, "hidden (model)", fontsize="x-small")
         solid = np.where(grid.fluid, np.nan, 1.0)
         ax.imshow(solid, origin="lower", extent=extent, cmap="Greys", vmin=0, vmax=1.5)
         x0, vx, vy = (float(s) for s in solution)

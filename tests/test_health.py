@@ -33,6 +33,12 @@ def test_collapse_onto_one_output_and_pinning_make_a_run_degenerate(key):
     pinned = health.diagnose(problem, np.where(truth > 150, 224.0, truth), truth)[1]
     assert pinned["pinned"] == pytest.approx(np.mean(truth > 150)) and health.is_degenerate(pinned)
     assert any("pinned to the parameter box's edge" in line for line in health.warnings(pinned, "x"))
+    # estimates spread like the truths but out of the box (a packet moved out of its window)
+    outside = health.diagnose(problem, truth + 400.0, truth)[1]
+    assert outside["outside"] == 1.0 and outside["spread"] == pytest.approx(1.0) and health.is_degenerate(outside)
+    assert any("outside the prior's box" in line for line in health.warnings(outside, "x"))
+    one_out = health.diagnose(problem, np.where(truth == truth.max(), 400.0, truth), truth)[1]
+    assert one_out["outside"] == pytest.approx(0.05) and not health.is_degenerate(one_out)  # 1 of 20: within 10 %
 
 
 def test_wavepacket_basin_is_half_an_oscillation_period():

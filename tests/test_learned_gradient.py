@@ -122,16 +122,35 @@ def test_checkpointing_changes_neither_loss_nor_gradient():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12 * float(jnp.max(jnp.abs(b))))
 
 
+def test_projection_keeps_the_iterates_in_the_prior_box():
+    """Large random steps leave the wave packet's box unless each step is projected onto it."""
+    problem = make_problem("wavepacket")
+    problems, _, key = sets(problem, n=8)
+    lower, upper = (np.asarray(b) for b in problem.bounds)
+    ends = {}
+    for project in (True, False):
+        method = make_method("learned_gradient", {**options(problem, iterations=4), "project": project}, BFGSSettings())
+        descent = method.descent(problem, jnp.float64)
+        ends[project] = np.asarray(descent(perturbed_params(descent, key, scale=3.0), problems))
+    assert np.all((ends[True] >= lower) & (ends[True] <= upper))
+    assert np.any((ends[False] < lower) | (ends[False] > upper))
+
+
 def test_joint_training_learns_to_descend():
-    """200 Adam steps on the oscillator's own losses: x_K ends well below the start x_0."""
+    """100 Adam steps on the oscillator's own losses: x_K ends well below the start x_0, inside
+    the prior's box (unprojected, the same training reached a lower L/n only with every
+    estimate outside the box: 9.0 against 15.9 at 200 steps)."""
+    from lio import health
+
     problem = make_problem("oscillator")
     problems, _, key = sets(problem, n=16, seed=3)
     settings = {"iterations": 5, "network": {"kind": "mlp", "hidden": [16, 16]},
-                "training": {"learning_rate": 1e-3, "steps": 200, "log_every": 0}}
+                "training": {"learning_rate": 1e-3, "steps": 100, "log_every": 0}}
     estimate = make_method("learned_gradient", settings, BFGSSettings()).solve(problem, problems, None, key)
     start = float(np.mean(problem.losses(np.broadcast_to(problem.prior_mean, problems.solution.shape), problems)))
     final = float(np.mean(estimate.loss))
-    assert final < 0.5 * start, f"L/n at x_0 {start:.4g}, at x_K after 200 steps {final:.4g}"
+    assert final < 0.7 * start, f"L/n at x_0 {start:.4g}, at x_K after 100 steps {final:.4g}"  # measured 28.7 -> 18.1
+    assert health.diagnose(problem, estimate.solution, np.asarray(problems.solution))[1]["outside"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -142,6 +161,7 @@ def test_joint_training_learns_to_descend():
         ({"network": {"kind": "unet"}}, r"network kind 'unet' is not known; expected one of \['conv', 'mlp'\]"),
         ({"network": {"kind": "mlp", "features": [4]}}, r"key\(s\) \['features'\] do not apply to kind 'mlp'"),
         ({"network": {"activation": "swish"}}, r"activation 'swish' is not known"),
+        ({"project": "yes"}, r"project must be true or false"),
     ],
 )
 def test_bad_options_are_named(given, match):

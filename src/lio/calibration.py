@@ -8,7 +8,8 @@ whose training is stable on every calibration seed. Stable means all of:
 
 1. no divergence: training ended with a finite loss;
 2. healthy estimates (``lio.health``): at most ``DEGENERATE_PINNED`` (10 %) pinned to the box's
-   edge, and a spread of at least ``DEGENERATE_SPREAD`` (0.1) of the truths' (no collapse);
+   edge, at most ``DEGENERATE_OUTSIDE`` (10 %) outside the prior's box, and a spread of at
+   least ``DEGENERATE_SPREAD`` (0.1) of the truths' (no collapse);
 3. settled or still decreasing: over the last ``settle_window`` of the steps the monitored L/n
    never rose above its running minimum there by more than ``settle_tolerance`` of that
    minimum (it may fall freely; an oscillating or climbing loss fails).

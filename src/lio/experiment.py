@@ -216,6 +216,7 @@ def calibrate(
             "ladder": rates,
             "criterion": {k: options[k] for k in ("settle_window", "settle_tolerance")}
             | {"degenerate_pinned": health.DEGENERATE_PINNED,
+               "degenerate_outside": health.DEGENERATE_OUTSIDE,
                "degenerate_spread": health.DEGENERATE_SPREAD},
             "seeds": [s[0] for s in sets],
             "n": sorted({s[1] for s in sets}),

@@ -16,7 +16,8 @@ are its edges):
   the parameters, counting only pixels further than ``PINNED_PIXEL_ERROR`` of the box from the
   truth (a few saturated pixels do not stop an image from training, and a pixel stuck at 0 where
   the truth is 0.02 is right; one saturated parameter of four stops a vector);
-- ``outside``: some parameter beyond the box (possible for BFGS on raw parameters only);
+- ``outside``: some parameter beyond the box by more than ``OUTSIDE_MARGIN`` (possible for the
+  unconstrained searches only: BFGS on raw parameters, the neural adjoint's BFGS, refinement);
 - ``error``: ``max_k |xi_k - truth_k| / (upper_k - lower_k)``, the distance to the hidden truth
   in units of the prior box;
 - ``in_basin``: the problem's own test (``Problem.in_basin``) that the estimate lies in the
@@ -25,8 +26,11 @@ are its edges):
 Per run (one problem set): the fractions pinned / outside / in the basin, the median error, and
 ``spread``: the estimates' standard deviation across the problems over the truths', averaged over
 the parameters (~1 when the estimates vary like the truths, ~0 after a collapse onto one output).
-A run is *degenerate* when more than ``DEGENERATE_PINNED`` of it is pinned or its spread is below
-``DEGENERATE_SPREAD``.
+A run is *degenerate* when more than ``DEGENERATE_PINNED`` of it is pinned, more than
+``DEGENERATE_OUTSIDE`` of it lies outside the prior's box, or its spread is below
+``DEGENERATE_SPREAD``. Outside the box a loss can be won by an estimate no problem of the prior
+has: a wave packet moved out of the observed window predicts a flat signal, whose loss (the
+observation's energy) beats every wrong local fit inside it.
 
 Where a method reports where its search started (``Estimate.initial``: BFGS's start, a network's
 outputs at initialisation), ``progress`` says whether the search moved the estimates toward the
@@ -46,6 +50,8 @@ PINNED_PARAMETERS = 0.01  # share of an image's pixels; below IMAGE_SIZED parame
 PINNED_PIXEL_ERROR = 0.1  # of the box's width: a saturated pixel this far from the truth is wrong
 DEGENERATE_PINNED = 0.10  # issue #17: no learned run may have more than 10 % pinned
 DEGENERATE_SPREAD = 0.10  # estimates varying less than a tenth as much as the truths
+OUTSIDE_MARGIN = 1e-6  # of the half-width: a bound rounded to float32 (0.3 -> 0.30000001) is inside
+DEGENERATE_OUTSIDE = 0.10  # as for pinning: no run may have more than 10 % outside the prior box
 RUN_METRICS = ("pinned", "outside", "spread", "error", "in_basin")
 PROGRESS_METRICS = ("error_initial", "closer")
 
@@ -64,7 +70,7 @@ def per_example(
     width = upper - lower
     position = 2 * (solution - lower) / width - 1
     with np.errstate(invalid="ignore"):
-        outside = np.any(np.abs(position) > 1, axis=-1)
+        outside = np.any(np.abs(position) > 1 + OUTSIDE_MARGIN, axis=-1)
         truth_position = np.abs(2 * (truth - lower) / width - 1)
         at_edge = (np.abs(position) >= 1 - EDGE_MARGIN) & (np.abs(position) <= 1)
         saturated = at_edge & (truth_position < 1 - EDGE_MARGIN)
@@ -120,9 +126,11 @@ def progress(
 
 
 def is_degenerate(summary: dict[str, float]) -> bool:
-    """More than DEGENERATE_PINNED pinned, or a spread below DEGENERATE_SPREAD."""
+    """More than DEGENERATE_PINNED pinned, more than DEGENERATE_OUTSIDE outside the box, or a
+    spread below DEGENERATE_SPREAD."""
     return bool(
         summary["pinned"] > DEGENERATE_PINNED
+        or summary.get("outside", 0.0) > DEGENERATE_OUTSIDE
         or (np.isfinite(summary["spread"]) and summary["spread"] < DEGENERATE_SPREAD)
     )
 
@@ -136,6 +144,12 @@ def warnings(summary: dict[str, float], label: str) -> list[str]:
             "the parameter box's edge (tanh saturated, gradient ~0): training did not converge "
             "stably; lower the Adam learning rate (the paper's tuning policy, `snakemake "
             "calibrate`)."
+        )
+    if summary.get("outside", 0.0) > DEGENERATE_OUTSIDE:
+        lines.append(
+            f"[{label}] WARNING: {100 * summary['outside']:.0f}% of the estimates lie outside the "
+            "prior's box: the loss may be won by an estimate no problem of the prior has; the "
+            "run is degenerate (confine the search to the box, or check the box)."
         )
     if np.isfinite(summary["spread"]) and summary["spread"] < DEGENERATE_SPREAD:
         lines.append(

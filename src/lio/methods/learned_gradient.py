@@ -129,7 +129,8 @@ class UnrolledDescent(struct.PyTreeNode):
     sqrt(mean(g_k²) + 1e-24)`` its per-example RMS, ``ĝ_k = g_k / r_k`` and ``ρ_k = log(r_k /
     r_0)`` (our normalisation: Λ sees O(1) numbers whatever the loss's size, and ρ tells it how
     far the gradient has shrunk since the start). Each example's steps depend only on its own
-    problem, never on the batch. The iterate is not confined to the box (as BFGS's is not).
+    problem, never on the batch. With ``project`` every step is projected onto the prior's
+    box (clipped; the gradient passes through the coordinates inside it).
 
     A pytree whose arrays (the problem with its operator leaves, the box, the start) are
     leaves and whose network is static, so jitted functions take it as an argument and their
@@ -144,11 +145,12 @@ class UnrolledDescent(struct.PyTreeNode):
     upper: Float[Array, " d"]
     start: Float[Array, " d"]
     checkpoint: bool = struct.field(pytree_node=False, default=True)
+    project: bool = struct.field(pytree_node=False, default=True)
 
     @classmethod
     def create(
         cls, problem: Problem, spec: dict, iterations: int, dtype=jnp.float32,
-        checkpoint: bool = True,
+        checkpoint: bool = True, project: bool = True,
     ) -> UnrolledDescent:
         lower, upper = (b.astype(dtype) for b in problem.bounds)
         return cls(
@@ -159,6 +161,7 @@ class UnrolledDescent(struct.PyTreeNode):
             upper=upper,
             start=jnp.asarray(problem.prior_mean, dtype),  # BFGS's start
             checkpoint=checkpoint,
+            project=project,
         )
 
     def init(self, key: jax.Array) -> dict:
@@ -193,7 +196,10 @@ class UnrolledDescent(struct.PyTreeNode):
                 k.astype(dtype) / self.iterations,
             )
             update = self.module.apply({"params": params}, features).reshape(n, -1)
-            return (x + half * update, first_rms), None
+            x = x + half * update
+            if self.project:
+                x = jnp.clip(x, self.lower, self.upper)
+            return (x, first_rms), None
 
         # lax.scan over the K iterations: the body (a forward solve and its gradient) is
         # compiled once instead of K times. Measured on 2 CPU cores, K = 10: first step
@@ -255,8 +261,14 @@ class LearnedGradient(Method):
 
     Finishes after a fixed number of steps ("completed"); fails like the other networks by a
     non-finite loss ("diverged", e.g. an iterate pushed where the simulator blows up), or by
-    learning steps that help on average and hurt single examples. Its estimates are not
-    confined to the box.
+    learning steps that help on average and hurt single examples.
+
+    ``project`` (default true) keeps every iterate in the prior's box, as the scaled tanh keeps
+    the other networks' estimates there. Unconfined, joint training finds estimates no problem
+    of the prior has whenever they lower the loss: on the wave packet (calibrated rate 1e-2)
+    it moved every packet out of the observed window, where the prediction is flat and the loss
+    (the observation's energy) beat BFGS's wrong local fits on 88 % of the problems, with every
+    estimate outside the box and none in the truth's basin (the record's axis, before this).
     """
 
     name: ClassVar[str] = "learned_gradient"
@@ -268,8 +280,14 @@ class LearnedGradient(Method):
     iterations: int = 10
     network: dict[str, Any] = dataclasses.field(default_factory=dict)
     training: TrainSettings = TrainSettings()
+    project: bool = True
 
     def __post_init__(self):
+        if not isinstance(self.project, bool):
+            raise ValueError(
+                f"learned_gradient: project must be true or false (confine the iterates to the "
+                f"prior's box), got {self.project!r}."
+            )
         if self.mode not in MODES:
             raise ValueError(
                 f"learned_gradient: mode {self.mode!r} is not known; expected one of "
@@ -289,7 +307,9 @@ class LearnedGradient(Method):
 
     def descent(self, problem: Problem, dtype=jnp.float32, checkpoint: bool = True) -> UnrolledDescent:
         """The unrolled optimiser this method trains, on ``problem`` in ``dtype``."""
-        return UnrolledDescent.create(problem, self.network, self.iterations, dtype, checkpoint)
+        return UnrolledDescent.create(
+            problem, self.network, self.iterations, dtype, checkpoint, self.project
+        )
 
     def training_data(self, descent: UnrolledDescent, problems: ProblemSet, training_set) -> tuple:
         """The ``data`` argument of ``LOSSES[mode]``, in the descent's dtype."""

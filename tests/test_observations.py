@@ -108,7 +108,7 @@ def axis_table(most="1", fewest="0.25", increases=True, config_order=True):
                     "increases_observations": increases, "amount": amount, "amount_index": index,
                     "method": method, "stage": stage, "groups": 8, "better": better,
                     "better_low": better - 0.1, "better_high": better + 0.1, "error": error,
-                    "loss_mean": loss, "loss_low": loss - 0.1, "loss_high": loss + 0.1,
+                    "loss_mean": loss, "loss_low": loss - 0.1, "loss_high": loss + 0.1, "degenerate": 0,
                 })
     return pd.DataFrame(rows)
 
@@ -132,6 +132,22 @@ def test_the_report_finds_the_crossover_and_the_method_that_holds_up(most, fewes
     assert len(rows) == 1 + 6  # header + amount x method
     assert rows[1].startswith(f"{most} & BFGS & -- & --")
     assert rows[-1].startswith(f"{fewest} & Supervised & 20.0 & 20.0 [10.0, 30.0]")
+
+
+def test_the_report_flags_degenerate_learned_runs_and_never_names_them_the_method_that_holds_up():
+    from lio.paper import amounts
+
+    frame = axis_table()
+    frame.loc[(frame["method"] == "reparameterized") & (frame["amount"] == "0.25"), "degenerate"] = 3
+    frame.loc[frame["method"] == "bfgs", "degenerate"] = 8  # BFGS barely moving from its start: not training
+    found = amounts.findings(frame)
+    assert found["degenerate"] == {"reparameterized": {"0.25": (3, 8)}}
+    assert found["holds_up"] == "supervised"  # the higher share at 0.25 belongs to a degenerate method
+    text = amounts.paragraph(frame, "Wave packet")
+    assert "\\textbf{Reparameterized's own runs are degenerate} at 0.25 (3 of 8)" in text
+    assert "Reparameterized (its interval clear of the runner-up's; degenerate runs, see below) at 0.25" in text
+    assert "BFGS's own runs" not in text
+    assert amounts.tabular(frame).splitlines()[-4].endswith("& 3/8 \\\\")
 
 
 def test_the_report_names_configured_axes_it_does_not_hold():

@@ -58,7 +58,9 @@ def findings(frame: pd.DataFrame) -> dict:
     """What the axis says, as numbers: per amount (most to fewest observations) the best
     method and whether its interval is clear of the runner-up's; per learned method its refined
     better-than-BFGS share (with interval) at the most and the fewest observations; the
-    crossovers between hand-crafted and learned; the learned method best at the fewest."""
+    crossovers between hand-crafted and learned; the methods with degenerate own runs (and
+    where); the method nearest the truth at both ends; the learned method without degenerate
+    runs most often better than BFGS at the fewest."""
     from lio.observations import winners
 
     stem, lower, words = quality(frame)
@@ -84,11 +86,26 @@ def findings(frame: pd.DataFrame) -> dict:
             a: (rows.loc[a, "better"], rows.loc[a, "better_low"], rows.loc[a, "better_high"])
             for a in order if a in rows.index
         }
+    own = frame[frame["stage"] == "unrefined"].set_index(["method", "amount"])
+    degenerate = {  # method -> {amount: (degenerate runs, runs)} where any run is degenerate
+        m: {a: (int(own.loc[(m, a), "degenerate"]), int(own.loc[(m, a), "groups"]))
+            for a in order if (m, a) in own.index and own.loc[(m, a), "degenerate"] > 0}
+        for m in dict.fromkeys(refined["method"]) if m not in HAND_CRAFTED  # BFGS: no training
+    }
+    degenerate = {m: cells for m, cells in degenerate.items() if cells}
     fewest = order[-1]
-    at_fewest = {m: s[fewest][0] for m, s in shares.items() if fewest in s and np.isfinite(s[fewest][0])}
+    at_fewest = {m: s[fewest][0] for m, s in shares.items()
+                 if fewest in s and np.isfinite(s[fewest][0]) and fewest not in degenerate.get(m, {})}
     holds = max(at_fewest, key=at_fewest.get) if at_fewest else None
+    closest = {}
+    for a in (order[0], fewest):
+        rows = refined[(refined["amount"] == a) & np.isfinite(refined["error"])]
+        if len(rows):
+            row = rows.loc[rows["error"].idxmin()]
+            closest[a] = (row["method"], float(row["error"]))
     return {"quantity": stem, "lower_is_better": lower, "words": words, "order": order,
-            "per_amount": per_amount, "crossovers": crossovers, "shares": shares, "holds_up": holds}
+            "per_amount": per_amount, "crossovers": crossovers, "shares": shares, "holds_up": holds,
+            "degenerate": degenerate, "closest": closest}
 
 
 def _share(cell: tuple[float, float, float]) -> str:
@@ -105,8 +122,12 @@ def paragraph(frame: pd.DataFrame, title: str) -> str:
     first, last = found["per_amount"][0], found["per_amount"][-1]
 
     def best(entry) -> str:
-        names = " and ".join(method_label(m) for m in entry["best"].split(" = "))
+        methods = entry["best"].split(" = ")
+        names = " and ".join(method_label(m) for m in methods)
         clear = "its interval clear of the runner-up's" if entry["separated"] else "not separated from the runner-up"
+        flagged = [m for m in methods if entry["amount"] in found["degenerate"].get(m, {})]
+        if flagged:
+            clear += "; degenerate runs, see below"
         return f"{names} ({clear})"
 
     sentences = [
@@ -124,24 +145,35 @@ def paragraph(frame: pd.DataFrame, title: str) -> str:
                 f"{method_label(method)} is better than BFGS on {_share(cells[order[0]])} of the problems at "
                 f"{order[0]} and {_share(cells[order[-1]])} at {order[-1]}."
             )
+    if found["closest"]:
+        sentences.append("Closest to the hidden truth (refined median error, box widths): " + "; ".join(
+            f"{method_label(m)} at {a} ({error:.3f})" for a, (m, error) in found["closest"].items()) + ".")
+    for method, cells in found["degenerate"].items():
+        where = ", ".join(f"{a} ({k} of {g})" for a, (k, g) in cells.items())
+        sentences.append(
+            f"\\textbf{{{method_label(method)}'s own runs are degenerate}} at {where} (pinned to or "
+            "outside the prior's box, or collapsed; Section~\\ref{sec:health}): its numbers there "
+            "measure a pathology, not the method."
+        )
     if found["holds_up"]:
         sentences.append(
-            f"At the fewest observations the learned method most often better than BFGS is "
-            f"{method_label(found['holds_up'])}."
+            f"At the fewest observations the learned method without degenerate runs most often "
+            f"better than BFGS is {method_label(found['holds_up'])}."
         )
     return " ".join(sentences)
 
 
 def tabular(frame: pd.DataFrame) -> str:
     """Amount x method rows, refined: better than BFGS (own and refined), the quality mean with
-    its interval, and the median error to the truth (box-normalised) of own and refined."""
+    its interval, the median error to the truth (box-normalised) of own and refined, and the
+    method's own degenerate runs of all runs (``lio.health``)."""
     stem, _, words = quality(frame)
     unit = " (dB)" if stem == "psnr" else ""
     lines = [
-        r"\begin{tabular}{llrlrrr}",
+        r"\begin{tabular}{llrlrrrr}",
         r"\toprule",
         f"{latex_escape(str(frame.iloc[0]['parameter']))} & method & own better (\\%) & refined better (\\%) "
-        f"& {words}{unit} [95\\,\\%] & error own & error refined \\\\",
+        f"& {words}{unit} [95\\,\\%] & error own & error refined & degenerate \\\\",
         r"\midrule",
     ]
     own = frame[frame["stage"] == "unrefined"].set_index(["amount", "method"])
@@ -160,6 +192,7 @@ def tabular(frame: pd.DataFrame) -> str:
                 f"{getattr(row, f'{stem}_mean'):.4g} [{getattr(row, f'{stem}_low'):.4g}, {getattr(row, f'{stem}_high'):.4g}]",
                 "--" if mine is None or not np.isfinite(mine["error"]) else f"{mine['error']:.3f}",
                 "--" if not np.isfinite(row.error) else f"{row.error:.3f}",
+                "--" if mine is None else f"{int(mine['degenerate'])}/{int(mine['groups'])}",
             ]
             lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
@@ -195,7 +228,8 @@ def section(
             f"({groups} $(n, \\text{{seed}})$ groups per amount). \\emph{{better}}: share of problems "
             "better than BFGS at the same amount, with 95\\,\\% bootstrap intervals; the mean over all "
             "problems with its interval; \\emph{error}: median distance to the hidden truth as a share "
-            "of the prior's range.}\n"
+            "of the prior's range; \\emph{degenerate}: the method's own runs flagged by the health "
+            "check of all runs.}\n"
             f"\\label{{tab:amounts-{tag}}}\n\\setlength{{\\tabcolsep}}{{3pt}}\n"
             "\\resizebox{\\linewidth}{!}{" + tabular(frame) + "}\n\\end{table}\n"
         )

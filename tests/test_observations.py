@@ -181,3 +181,22 @@ def test_navier_stokes_observes_the_top_share_of_its_rows():
         NavierStokes(resolution=16, dt=4.0, observed_fraction=0.3)
     with pytest.raises(ValueError, match="hidden lower part"):
         NavierStokes(resolution=16, dt=4.0, observed_fraction=0.875)  # y >= 12.5: the force at 20 is seen
+
+
+def test_the_axis_figure_shows_the_error_to_the_truth_where_there_is_no_psnr(tmp_path):
+    """Losses of different amounts are not comparable, the error to the truth is: a problem
+    without PSNR gets a third panel with it, on a log axis (a run far outside the box shows)."""
+    import matplotlib.pyplot as plt
+
+    from lio import figures
+
+    created = []
+    original = plt.subplots
+    plt.subplots = lambda *a, **k: created.append(original(*a, **k)) or created[-1]
+    try:
+        figures.observations(axis_table(), str(tmp_path / "f.png"), str(tmp_path / "f.pdf"))
+    finally:
+        plt.subplots = original
+    axes = created[0][1]
+    assert [ax.get_title() for ax in axes][-1] == "refined median error to the truth (box widths)"
+    assert axes[-1].get_yscale() == "log" and (tmp_path / "f.png").stat().st_size > 10_000

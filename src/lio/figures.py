@@ -302,6 +302,7 @@ OBSERVATION_PANELS = {  # column of lio.observations.table -> (title, log axis)
     "psnr": ("refined PSNR (dB)", False),
     "ssim": ("refined SSIM", False),
     "relative_error": ("refined relative error", False),
+    "error": ("refined median error to the truth (box widths)", True),
 }
 
 
@@ -322,6 +323,7 @@ def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[st
     scale = 100.0 if column == "better" else 1.0
     centre_name, low_name, high_name = (
         (column, f"{column}_low", f"{column}_high") if column == "better"
+        else (column, column, column) if column == "error"  # a median per run set: no interval
         else (f"{column}_mean", f"{column}_low", f"{column}_high")
     )
     for method, offset in zip(methods, offsets):
@@ -347,9 +349,13 @@ def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[st
 def observations(frame, png: str, pdf: str):
     """One experiment's observation-amount axis (``lio.observations.table``): per method, the
     refined better-than-BFGS share, the mean loss and (image problems) PSNR, SSIM and relative
-    error against the amount, most observed on the left, with 95% bootstrap intervals."""
+    error against the amount, most observed on the left, with 95% bootstrap intervals; without
+    PSNR, the median error to the truth in box widths (comparable across amounts, unlike the
+    loss)."""
     _style()
     columns = ["better"] + [q for q in ("loss", "psnr", "ssim", "relative_error") if f"{q}_mean" in frame]
+    if "psnr_mean" not in frame and "error" in frame:
+        columns.append("error")
     figure, axes = plt.subplots(1, len(columns), figsize=(1.7 * FIGSIZE[0] * len(columns) / 2 + 1, RESULT_FIGSIZE[1]))
     axes = np.atleast_1d(axes)
     head = frame.iloc[0]

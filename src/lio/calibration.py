@@ -72,9 +72,12 @@ def problems_in(config: dict[str, Any]) -> list[str]:
 
 
 def is_learned(config: dict[str, Any], experiment: str, method: str) -> bool:
-    """Methods with Adam training, whose learning rate the calibration chooses."""
+    """Methods with Adam training, whose learning rate the calibration chooses (not those whose
+    class opts out, ``Method.calibrates_learning_rate``: the diffusion prior)."""
+    from lio.methods import METHODS
+
     options = studies.block(config, experiment)["methods"].get(method) or {}
-    return "training" in options
+    return "training" in options and METHODS[method].calibrates_learning_rate
 
 
 def settled(curve: np.ndarray, window: float, tolerance: float) -> bool:

@@ -17,6 +17,13 @@ Only the learning rate is tuned, as the paper says; the ladder, the criterion's 
 every rate's outcome are written to the calibration file, which the solve jobs read and the
 report tabulates. If no rate of the ladder is stable, the smallest is used and the file (and
 the job log) says so.
+
+A method may name another setting for the ladder to walk instead (``Method.calibrated_setting``;
+beyond the paper): the diffusion prior's guidance step zeta, whose ladder is the calibration
+block's ``guidance_scales``. Its criterion is the outcome, not the training: the value whose
+refined estimates have the lowest median true loss on the calibration seeds (every estimate
+and loss finite). Its file names the setting and is read by the solve jobs like a rate's; the
+learning-rate table does not list it.
 """
 
 from __future__ import annotations
@@ -40,7 +47,12 @@ DEFAULTS = {
     "n": 64,
     "settle_window": 0.1,
     "settle_tolerance": 0.05,
+    "guidance_scales": [1.0],
 }
+# The calibration block's ladder of each setting a method can name (Method.calibrated_setting),
+# and the setting's path in the method's options (what a study value that fixes it varies).
+LADDERS = {"learning_rate": "learning_rates", "guidance": "guidance_scales"}
+SETTING_PATHS = {"learning_rate": "training.learning_rate", "guidance": "guidance"}
 
 
 def settings(config: dict[str, Any], experiment: str) -> dict[str, Any]:
@@ -72,12 +84,26 @@ def problems_in(config: dict[str, Any]) -> list[str]:
 
 
 def is_learned(config: dict[str, Any], experiment: str, method: str) -> bool:
-    """Methods with Adam training, whose learning rate the calibration chooses (not those whose
-    class opts out, ``Method.calibrates_learning_rate``: the diffusion prior)."""
+    """Methods with Adam training whose learning rate the calibration chooses (the paper's
+    policy; not those that name another setting, ``Method.calibrated_setting``)."""
     from lio.methods import METHODS
 
     options = studies.block(config, experiment)["methods"].get(method) or {}
-    return "training" in options and METHODS[method].calibrates_learning_rate
+    return "training" in options and METHODS[method].calibrated_setting == "learning_rate"
+
+
+def setting(config: dict[str, Any], experiment: str, method: str) -> str | None:
+    """The setting the calibration chooses for (experiment, method): ``learning_rate`` for the
+    Adam-trained methods, a method's own (``guidance``), or None (calibration disabled, or a
+    method with nothing to calibrate, BFGS)."""
+    from lio.methods import METHODS
+
+    if not settings(config, experiment)["enabled"]:
+        return None
+    if is_learned(config, experiment, method):
+        return "learning_rate"
+    own = METHODS[method].calibrated_setting
+    return own if own in LADDERS and own != "learning_rate" else None
 
 
 def settled(curve: np.ndarray, window: float, tolerance: float) -> bool:
@@ -114,6 +140,26 @@ def choose(trials: list[dict[str, Any]], rates: list[float]) -> tuple[float, boo
         if outcomes and all(t["stable"] for t in outcomes):
             return rate, True
     return min(rates), False
+
+
+def choose_lowest(trials: list[dict[str, Any]], name: str, values: list[float]) -> tuple[float, bool]:
+    """The value of ``name`` whose trials have the lowest mean (over seeds) median refined
+    loss, among those finite on every seed; and whether one was. Else the smallest value."""
+    scores = {}
+    for value in values:
+        outcomes = [t for t in trials if t[name] == value]
+        if outcomes and all(t["finite"] for t in outcomes):
+            scores[value] = float(np.mean([t["median_loss"] for t in outcomes]))
+    if not scores:
+        return min(values), False
+    return min(scores, key=scores.get), True
+
+
+def read_chosen(path: str | Path) -> tuple[str, float]:
+    """(setting, chosen value) of a calibration file: a learning rate's, or a method's own."""
+    record = json.loads(Path(path).read_text())
+    name = record.get("setting", "learning_rate")
+    return name, float(record[f"chosen_{name}"])
 
 
 def _diverged_code() -> int:

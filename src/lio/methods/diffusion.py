@@ -288,10 +288,10 @@ class Diffusion(Method):
 
     name: ClassVar[str] = "diffusion"
     needs_training_set: ClassVar[bool] = True
-    # The paper's ladder judges a rate by the estimates' curve, here the reverse sampler's, not
-    # the denoiser's training; the setting that decides the estimates is ``guidance``, which
-    # stays a config constant (README: Diffusion prior).
-    calibrates_learning_rate: ClassVar[bool] = False
+    # The ladder walks zeta (lio.calibration), the setting that decides the estimates: the
+    # paper's learning-rate criterion judges the estimates' curve, here the reverse sampler's,
+    # not the denoiser's training, so the denoiser's rate stays a config constant.
+    calibrated_setting: ClassVar[str] = "guidance"
     network: dict[str, Any] = dataclasses.field(default_factory=dict)
     schedule: str = "linear"
     diffusion_steps: int = 1000

@@ -73,12 +73,15 @@ def test_a_saturating_rate_is_rejected_and_the_next_rung_chosen(tmp_path, capsys
 
 def test_choose_lowest_takes_the_finite_value_of_lowest_median_loss():
     trials = [
-        {"guidance": 1.0, "seed": 0, "finite": False, "median_loss": 0.1},
-        {"guidance": 0.1, "seed": 0, "finite": True, "median_loss": 2.0},
-        {"guidance": 0.01, "seed": 0, "finite": True, "median_loss": 3.0},
+        {"guidance": 1.0, "seed": 0, "finite": False, "median_loss": 0.1, "median_loss_unrefined": 0.1},
+        {"guidance": 0.1, "seed": 0, "finite": True, "median_loss": 2.0, "median_loss_unrefined": 5.0},
+        {"guidance": 0.01, "seed": 0, "finite": True, "median_loss": 3.0, "median_loss_unrefined": 4.0},
     ]
     assert calibration.choose_lowest(trials, "guidance", [1.0, 0.1, 0.01]) == (0.1, True)
     assert calibration.choose_lowest(trials[:1], "guidance", [1.0, 0.1]) == (0.1, False)  # none: the smallest
+    # equal refined losses (a convex loss): the lower own loss decides
+    trials[2]["median_loss"] = 2.0 * (1 + 1e-9)
+    assert calibration.choose_lowest(trials, "guidance", [1.0, 0.1, 0.01]) == (0.01, True)
 
 
 def test_the_diffusion_prior_calibrates_its_guidance_not_its_learning_rate(tmp_path, capsys):

@@ -22,7 +22,7 @@ A method may name another setting for the ladder to walk instead (``Method.calib
 beyond the paper): the diffusion prior's guidance step zeta, whose ladder is the calibration
 block's ``guidance_scales``. Its criterion is the outcome, not the training: the value whose
 refined estimates have the lowest median true loss on the calibration seeds (every estimate
-and loss finite). Its file names the setting and is read by the solve jobs like a rate's; the
+and loss finite; ties, as on a convex loss, go to the lowest median own loss). Its file names the setting and is read by the solve jobs like a rate's; the
 learning-rate table does not list it.
 """
 
@@ -53,6 +53,9 @@ DEFAULTS = {
 # and the setting's path in the method's options (what a study value that fixes it varies).
 LADDERS = {"learning_rate": "learning_rates", "guidance": "guidance_scales"}
 SETTING_PATHS = {"learning_rate": "training.learning_rate", "guidance": "guidance"}
+# Refined calibration losses this close (relative) count as equal, as the comparison's default
+# rtol does for "equal to BFGS" (EXPERIMENTS.md); the unrefined loss then decides.
+EQUAL_RTOL = 1e-6
 
 
 def settings(config: dict[str, Any], experiment: str) -> dict[str, Any]:
@@ -144,15 +147,24 @@ def choose(trials: list[dict[str, Any]], rates: list[float]) -> tuple[float, boo
 
 def choose_lowest(trials: list[dict[str, Any]], name: str, values: list[float]) -> tuple[float, bool]:
     """The value of ``name`` whose trials have the lowest mean (over seeds) median refined
-    loss, among those finite on every seed; and whether one was. Else the smallest value."""
+    loss, among those finite on every seed; and whether one was. Else the smallest value.
+
+    Refined losses within ``EQUAL_RTOL`` of the lowest count as equal (on a convex loss every
+    start refines to the same minimum), and among those the lowest mean median unrefined
+    loss (``median_loss_unrefined``, the method's own estimates) decides."""
     scores = {}
     for value in values:
         outcomes = [t for t in trials if t[name] == value]
         if outcomes and all(t["finite"] for t in outcomes):
-            scores[value] = float(np.mean([t["median_loss"] for t in outcomes]))
+            scores[value] = tuple(
+                float(np.mean([t[key] for t in outcomes]))
+                for key in ("median_loss", "median_loss_unrefined")
+            )
     if not scores:
         return min(values), False
-    return min(scores, key=scores.get), True
+    lowest = min(refined for refined, _ in scores.values())
+    tied = [v for v, (refined, _) in scores.items() if refined <= lowest + EQUAL_RTOL * abs(lowest)]
+    return min(tied, key=lambda v: scores[v][1]), True
 
 
 def read_chosen(path: str | Path) -> tuple[str, float]:

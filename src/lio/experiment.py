@@ -281,7 +281,7 @@ def _calibrate_own_setting(
             "method": method_name,
             "setting": name,
             "ladder": values,
-            "criterion": "lowest mean over seeds of the median refined true loss; every estimate finite",
+            "criterion": "lowest mean over seeds of the median refined true loss, every estimate finite; refined losses within a relative EQUAL_RTOL tie, the lowest median unrefined loss breaks it",
             "seeds": [s[0] for s in sets],
             "n": sorted({s[1] for s in sets}),
             "trials": trials,

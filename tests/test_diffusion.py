@@ -156,3 +156,18 @@ def test_solve_without_a_training_set_says_what_is_missing(linear):
     problem, problems, _, key = linear
     with pytest.raises(ValueError, match="diffusion: the prior is learned from the labelled training set"):
         make_method("diffusion", TINY, BFGSSettings()).solve(problem, problems, None, key)
+
+
+class Fragile(Linear):
+    """Linear, but its simulator fails (NaN) outside |xi| < 1.5, as KS does for wild (alpha, beta)."""
+
+    def forward(self, solution, condition):
+        return super().forward(solution, condition) + 0 * jnp.sum(jnp.sqrt(1.5 - jnp.abs(solution)))
+
+
+def test_a_non_finite_misfit_gradient_skips_the_guidance_instead_of_poisoning_the_sample(linear):
+    _, problems, training_set, key = linear
+    # At high noise x0_hat lies far outside the box (beyond 1.5), later inside.
+    estimate = make_method("diffusion", {**TINY, "guidance": 0.1}, BFGSSettings()).solve(Fragile(), problems, training_set, key)
+    assert 0 < estimate.extra["unguided_step_fraction"] < 1
+    assert np.all(np.isfinite(estimate.solution)) and np.all(np.isfinite(estimate.loss))

@@ -230,8 +230,10 @@ def denoising_loss(params, key, data):
 def _guided_step(prior, params, unit, t, alpha_prev, eta, guidance, key, problems):
     """One reverse step from x_t (DDIM's update with noise eta; eta = 1 and every step: DDPM's
     ancestral sampler), minus ``guidance`` times the gradient w.r.t. x_t of each example's
-    misfit norm sqrt(L(x0_hat(x_t))) (Chung et al. 2023, Algorithm 1). Returns x_{t-1}, the
-    Tweedie estimate x0_hat clipped to the box, and the true loss there."""
+    misfit norm sqrt(L(x0_hat(x_t))) (Chung et al. 2023, Algorithm 1). Where that gradient is
+    non-finite (at high noise x0_hat can lie far outside the box, where a simulator such as KS
+    blows up) the example's step is unguided. Returns x_{t-1}, the Tweedie estimate x0_hat
+    clipped to the box, the true loss there, and which examples' guidance was finite."""
     alpha = prior.alpha_bar[t]
     steps = jnp.full(unit.shape[0], t)
 
@@ -242,6 +244,8 @@ def _guided_step(prior, params, unit, t, alpha_prev, eta, guidance, key, problem
         return jnp.sum(jnp.sqrt(misfit + _MISFIT_FLOOR)), (epsilon, denoised)
 
     gradient, (epsilon, denoised) = jax.grad(misfit_norm, has_aux=True)(unit)
+    guided = jnp.all(jnp.isfinite(gradient), axis=-1)
+    gradient = jnp.where(guided[:, None], gradient, 0.0)
     sigma = eta * jnp.sqrt((1 - alpha_prev) / (1 - alpha) * (1 - alpha / alpha_prev))
     noise = jax.random.normal(key, unit.shape, unit.dtype)
     previous = (
@@ -251,7 +255,7 @@ def _guided_step(prior, params, unit, t, alpha_prev, eta, guidance, key, problem
         - guidance * gradient
     )
     clipped = jnp.clip(denoised, -1.0, 1.0)
-    return previous, clipped, prior.problem.losses(prior.from_unit(clipped), problems)
+    return previous, clipped, prior.problem.losses(prior.from_unit(clipped), problems), guided
 
 
 def reverse_times(diffusion_steps: int, sampling_steps: int) -> np.ndarray:
@@ -281,7 +285,8 @@ class Diffusion(Method):
 
     Finishes after a fixed number of steps ("completed"); "diverged" where training hit a
     non-finite loss or a sample is non-finite (a guidance step too large for the misfit's
-    curvature). Fails where the prior learned from n truths is too narrow to hold the answer,
+    curvature); a step whose misfit gradient is non-finite is taken unguided, and
+    ``extra["unguided_step_fraction"]`` says how often. Fails where the prior learned from n truths is too narrow to hold the answer,
     or where the guidance is too weak (samples from the prior that ignore y) or too strong
     (the misfit's gradient overrides the denoiser, leaving the prior's support).
     """
@@ -351,29 +356,32 @@ class Diffusion(Method):
 
     def sample(self, prior: DenoisingPrior, params, problems: ProblemSet, key: PRNGKeyArray):
         """``samples`` guided reverse runs per problem: the clipped final samples
-        ``(n, samples, d)`` in the problems' units, and the per-step clipped x0_hat
-        ``(steps, n, samples, d)`` with its float32 losses ``(steps, n, samples)``."""
+        ``(n, samples, d)`` in the problems' units, the per-step clipped x0_hat
+        ``(steps, n, samples, d)`` with its float32 losses ``(steps, n, samples)``, and the
+        fraction of steps whose guidance was skipped for a non-finite misfit gradient."""
         n, d, s = problems.n, problems.solution.shape[-1], self.samples
         repeated = jax.tree.map(lambda a: jnp.repeat(a.astype(jnp.float32), s, axis=0), problems)
         key_start, key_steps = jax.random.split(key)
         unit = jax.random.normal(key_start, (n * s, d), jnp.float32)
         times = reverse_times(self.diffusion_steps, self.sampling_steps)
         alpha_bar = np.asarray(prior.alpha_bar)
-        denoised, losses = [], []
+        denoised, losses, guided = [], [], []
         for index, t in enumerate(times):
             alpha_prev = alpha_bar[times[index + 1]] if index + 1 < len(times) else 1.0
-            unit, clipped, loss = _guided_step(
+            unit, clipped, loss, finite = _guided_step(
                 prior, params, unit, int(t), jnp.float32(alpha_prev), jnp.float32(self.eta),
                 jnp.float32(self.guidance), jax.random.fold_in(key_steps, index), repeated,
             )
             denoised.append(clipped)
             losses.append(loss)
+            guided.append(finite)
         final = prior.from_unit(jnp.clip(unit, -1.0, 1.0))
         path = prior.from_unit(jnp.stack(denoised))
         return (
             np.asarray(final).reshape(n, s, d),
             np.asarray(path).reshape(len(times), n, s, d),
             np.asarray(jnp.stack(losses)).reshape(len(times), n, s),
+            1.0 - float(np.mean(np.asarray(jnp.stack(guided)))),
         )
 
     def solve(
@@ -388,7 +396,7 @@ class Diffusion(Method):
         key_train, key_sample = jax.random.split(key)
         prior, trained = self.train_prior(problem, training_set, key_train)
         trained_at = time.perf_counter()
-        final, path, path_loss = self.sample(prior, trained.params, problems, key_sample)
+        final, path, path_loss, unguided = self.sample(prior, trained.params, problems, key_sample)
         n, dtype = problems.n, problems.observed.dtype
         # The sample of lowest true loss, judged in the problems' precision.
         candidates = jnp.asarray(final.reshape(n * self.samples, -1), dtype)
@@ -409,6 +417,7 @@ class Diffusion(Method):
             extra={
                 "denoising_loss_initial": float(trained.curve[0]),
                 "denoising_loss_final": float(trained.curve[-1]),
+                "unguided_step_fraction": unguided,
                 "training_time_s": trained_at - start,
                 "sampling_time_s": wall_time - (trained_at - start),
                 "first_step_time_s": trained.first_step_time,

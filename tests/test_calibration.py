@@ -69,3 +69,47 @@ def test_a_saturating_rate_is_rejected_and_the_next_rung_chosen(tmp_path, capsys
     frame = calibration.table([out])
     assert list(frame["chosen"]) == [False, True]
     assert "| wavepacket | reparameterized | 0.0001 | 1000 |" in calibration.markdown(frame)
+
+
+def test_choose_lowest_takes_the_finite_value_of_lowest_median_loss():
+    trials = [
+        {"guidance": 1.0, "seed": 0, "finite": False, "median_loss": 0.1, "median_loss_unrefined": 0.1},
+        {"guidance": 0.1, "seed": 0, "finite": True, "median_loss": 2.0, "median_loss_unrefined": 5.0},
+        {"guidance": 0.01, "seed": 0, "finite": True, "median_loss": 3.0, "median_loss_unrefined": 4.0},
+    ]
+    assert calibration.choose_lowest(trials, "guidance", [1.0, 0.1, 0.01]) == (0.1, True)
+    assert calibration.choose_lowest(trials[:1], "guidance", [1.0, 0.1]) == (0.1, False)  # none: the smallest
+    # equal refined losses (a convex loss): the lower own loss decides
+    trials[2]["median_loss"] = 2.0 * (1 + 1e-9)
+    assert calibration.choose_lowest(trials, "guidance", [1.0, 0.1, 0.01]) == (0.01, True)
+
+
+def test_the_diffusion_prior_calibrates_its_guidance_not_its_learning_rate(tmp_path, capsys):
+    """Its ladder is calibration.guidance_scales; the file names the setting, solve reads it."""
+    config = tiny_config()
+    config["experiments"]["wavepacket"]["methods"]["diffusion"] = {
+        "network": {"kind": "mlp", "hidden": [8]}, "diffusion_steps": 20, "sampling_steps": 3,
+        "training": {"learning_rate": 1e-3, "steps": 5, "log_every": 0},
+    }
+    config["calibration"]["guidance_scales"] = [0.1, 0.0]
+    assert calibration.setting(config, "wavepacket", "diffusion") == "guidance"
+    assert calibration.setting(config, "wavepacket", "reparameterized") == "learning_rate"
+    assert calibration.setting(config, "wavepacket", "bfgs") is None
+    assert not calibration.is_learned(config, "wavepacket", "diffusion")  # not in the rate table
+    data = tmp_path / "data.nc"
+    sample_data(config, "wavepacket", 8, 1000, str(data))
+    out = tmp_path / "diffusion.json"
+    calibrate(config, "wavepacket", "diffusion", [str(data)], str(out))
+    record = json.loads(out.read_text())
+    assert record["setting"] == "guidance" and [t["guidance"] for t in record["trials"]] == [0.1, 0.0]
+    best = min(record["trials"], key=lambda t: t["median_loss"])
+    assert record["chosen_guidance"] == best["guidance"] and record["found"]
+    assert calibration.read_chosen(out) == ("guidance", best["guidance"])
+    assert "[calibrate wavepacket/diffusion] guidance 0.1 seed 1000: median L" in capsys.readouterr().out
+    from lio.experiment import solve
+    from lio.results import open_dataset
+
+    run = tmp_path / "run.nc"
+    solve(config, "wavepacket", "diffusion", 8, 1000, str(data), str(run), str(out))
+    assert f"calibrated guidance {best['guidance']:g}" in capsys.readouterr().out
+    assert open_dataset(run).sizes["example"] == 8

@@ -66,6 +66,10 @@ BAD_CONFIGS = [
      "'unsupervised' is not one of ['joint', 'supervised']"),
     ("learned gradient conv for a vector unknown", {"experiments": {"billiards": {"methods": {"learned_gradient": {"network": {"kind": "conv"}}}}}},
      "experiments.billiards.methods.learned_gradient: learned_gradient: network kind 'conv' does not fit an unknown of shape (2,); expected kind 'mlp'"),
+    ("diffusion unet for a vector unknown", {"experiments": {"billiards": {"methods": {"diffusion": {"network": {"kind": "unet"}}}}}},
+     "experiments.billiards.methods.diffusion: diffusion: network kind 'unet' does not fit an unknown of shape (2,); expected kind 'mlp'"),
+    ("diffusion negative guidance ladder", {"calibration": {"guidance_scales": [1.0, -0.1]}},
+     "-0.1 is less than the minimum of 0"),
     ("invalid experiment name", {"experiments": {"Wave-Packet": {"problem": "wavepacket", "ns": [4], "seeds": [0], "methods": {"bfgs": {}}}}},
      "'Wave-Packet' does not match"),
 ]

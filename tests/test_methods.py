@@ -16,6 +16,13 @@ OPTIONS = {
         "surrogate": {"kind": "mlp", "hidden": [32, 32]},
         "training": {"learning_rate": 1e-3, "steps": 30, "log_every": 0},
     },
+    "diffusion": {
+        "network": {"kind": "mlp", "hidden": [16, 16]},
+        "diffusion_steps": 50,
+        "sampling_steps": 5,
+        "guidance": 1e-3,
+        "training": {"learning_rate": 1e-3, "steps": 30, "log_every": 0},
+    },
 }
 N = 6
 
@@ -34,7 +41,7 @@ def solve(name, setting, key=None):
 
 
 def test_registry_covers_the_paper_methods():
-    assert set(METHODS) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient"}
+    assert set(METHODS) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion"}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
@@ -47,13 +54,13 @@ def test_estimate_shapes_statuses_and_true_losses(name, setting):
     assert {STATUS[s] for s in estimate.status} <= {"converged", "max_steps", "completed"}
     np.testing.assert_allclose(estimate.loss, problem.losses(estimate.solution, problems), rtol=1e-9)
     lower, upper = problem.bounds
-    if name != "bfgs":  # networks end in a scaled tanh; BFGS is unconstrained
+    if name != "bfgs":  # networks end in a scaled tanh, diffusion samples are clipped; BFGS is unconstrained
         assert np.all(estimate.solution >= lower) and np.all(estimate.solution <= upper)
     assert estimate.curve.ndim == 1 and np.isfinite(estimate.curve[0])
     assert estimate.wall_time > 0
 
 
-@pytest.mark.parametrize("name", ["reparameterized", "neural_adjoint"])
+@pytest.mark.parametrize("name", ["reparameterized", "neural_adjoint", "diffusion"])
 def test_same_key_same_result_other_key_other_result(name, setting):
     first, again = solve(name, setting), solve(name, setting)
     np.testing.assert_array_equal(first.loss, again.loss)
@@ -131,7 +138,7 @@ def test_every_method_reports_where_its_search_started(name, setting):
     assert estimate.initial is not None and estimate.initial.shape == estimate.solution.shape
     if name in ("bfgs", "neural_adjoint", "learned_gradient"):  # these search from the prior mean
         np.testing.assert_array_equal(estimate.initial, np.broadcast_to(problem.prior_mean, (N, 1)))
-    else:  # the untrained network's outputs: in the box, spread, and moved by training
+    else:  # the untrained network's outputs (diffusion: the first x0_hat): in the box, spread, and moved
         lower, upper = problem.bounds
         assert np.all(estimate.initial >= lower) and np.all(estimate.initial <= upper)
         assert np.std(estimate.initial) > 0 and not np.array_equal(estimate.initial, estimate.solution)

@@ -69,7 +69,7 @@ def test_final_non_finite_loss_is_divergence():
     assert np.all(np.isfinite(trained.curve[:10])) and np.isnan(trained.curve[10])
 
 
-@pytest.mark.parametrize("name", ["reparameterized", "supervised", "neural_adjoint", "learned_gradient"])
+@pytest.mark.parametrize("name", ["reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion"])
 def test_compiled_step_does_not_depend_on_the_data_values(monkeypatch, name):
     """Seeds differ only in data: the step's compiled code must be the same, so that the
     persistent compilation cache serves every seed after the first."""

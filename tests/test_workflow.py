@@ -39,7 +39,7 @@ def test_aggregate_has_solver_n_seed_example(finished):
 def test_tables_and_figures_are_written(finished):
     table = pd.read_csv(finished / "results/table2.csv")
     assert set(table["stage"]) == {"refined", "unrefined"}
-    assert set(table["method"]) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient"}
+    assert set(table["method"]) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion"}
     learned = table[table["method"] != "bfgs"]
     assert learned[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
     assert learned[["better_exact", "equal_exact"]].sum(axis=1).le(1 + 1e-12).all()
@@ -120,7 +120,7 @@ def test_the_imaging_experiment_carries_truth_metrics_through_to_the_report(fini
     assert run["solution_refined"].shape == (4, 16 * 16)
     table = pd.read_csv(finished / "results/table2.csv")
     ct = table[table["experiment"] == "ct"]
-    assert set(ct["method"]) == {"bfgs", "reparameterized", "supervised", "learned_gradient"}  # no neural adjoint
+    assert set(ct["method"]) == {"bfgs", "reparameterized", "supervised", "learned_gradient", "diffusion"}  # no neural adjoint
     assert ct["psnr"].notna().all() and ct[ct["method"] != "bfgs"]["better_psnr"].notna().all()
     assert table[table["experiment"] == "wavepacket"]["psnr"].isna().all()
     # BFGS refinement of a convex MAP objective: the refined images are BFGS's, to 0.1 dB.

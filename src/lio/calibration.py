@@ -18,6 +18,13 @@ Only the learning rate is tuned, as the paper says; the ladder, the criterion's 
 every rate's outcome are written to the calibration file, which the solve jobs read and the
 report tabulates. If no rate of the ladder is stable, the smallest is used and the file (and
 the job log) says so.
+
+A method may name another setting for the ladder to walk instead (``Method.calibrated_setting``;
+beyond the paper): the diffusion prior's guidance step zeta, whose ladder is the calibration
+block's ``guidance_scales``. Its criterion is the outcome, not the training: the value whose
+refined estimates have the lowest median true loss on the calibration seeds (every estimate
+and loss finite; ties, as on a convex loss, go to the lowest median own loss). Its file names the setting and is read by the solve jobs like a rate's; the
+learning-rate table does not list it.
 """
 
 from __future__ import annotations
@@ -41,7 +48,15 @@ DEFAULTS = {
     "n": 64,
     "settle_window": 0.1,
     "settle_tolerance": 0.05,
+    "guidance_scales": [1.0],
 }
+# The calibration block's ladder of each setting a method can name (Method.calibrated_setting),
+# and the setting's path in the method's options (what a study value that fixes it varies).
+LADDERS = {"learning_rate": "learning_rates", "guidance": "guidance_scales"}
+SETTING_PATHS = {"learning_rate": "training.learning_rate", "guidance": "guidance"}
+# Refined calibration losses this close (relative) count as equal, as the comparison's default
+# rtol does for "equal to BFGS" (EXPERIMENTS.md); the unrefined loss then decides.
+EQUAL_RTOL = 1e-6
 
 
 def settings(config: dict[str, Any], experiment: str) -> dict[str, Any]:
@@ -73,9 +88,26 @@ def problems_in(config: dict[str, Any]) -> list[str]:
 
 
 def is_learned(config: dict[str, Any], experiment: str, method: str) -> bool:
-    """Methods with Adam training, whose learning rate the calibration chooses."""
+    """Methods with Adam training whose learning rate the calibration chooses (the paper's
+    policy; not those that name another setting, ``Method.calibrated_setting``)."""
+    from lio.methods import METHODS
+
     options = studies.block(config, experiment)["methods"].get(method) or {}
-    return "training" in options
+    return "training" in options and METHODS[method].calibrated_setting == "learning_rate"
+
+
+def setting(config: dict[str, Any], experiment: str, method: str) -> str | None:
+    """The setting the calibration chooses for (experiment, method): ``learning_rate`` for the
+    Adam-trained methods, a method's own (``guidance``), or None (calibration disabled, or a
+    method with nothing to calibrate, BFGS)."""
+    from lio.methods import METHODS
+
+    if not settings(config, experiment)["enabled"]:
+        return None
+    if is_learned(config, experiment, method):
+        return "learning_rate"
+    own = METHODS[method].calibrated_setting
+    return own if own in LADDERS and own != "learning_rate" else None
 
 
 def settled(curve: np.ndarray, window: float, tolerance: float) -> bool:
@@ -112,6 +144,35 @@ def choose(trials: list[dict[str, Any]], rates: list[float]) -> tuple[float, boo
         if outcomes and all(t["stable"] for t in outcomes):
             return rate, True
     return min(rates), False
+
+
+def choose_lowest(trials: list[dict[str, Any]], name: str, values: list[float]) -> tuple[float, bool]:
+    """The value of ``name`` whose trials have the lowest mean (over seeds) median refined
+    loss, among those finite on every seed; and whether one was. Else the smallest value.
+
+    Refined losses within ``EQUAL_RTOL`` of the lowest count as equal (on a convex loss every
+    start refines to the same minimum), and among those the lowest mean median unrefined
+    loss (``median_loss_unrefined``, the method's own estimates) decides."""
+    scores = {}
+    for value in values:
+        outcomes = [t for t in trials if t[name] == value]
+        if outcomes and all(t["finite"] for t in outcomes):
+            scores[value] = tuple(
+                float(np.mean([t[key] for t in outcomes]))
+                for key in ("median_loss", "median_loss_unrefined")
+            )
+    if not scores:
+        return min(values), False
+    lowest = min(refined for refined, _ in scores.values())
+    tied = [v for v, (refined, _) in scores.items() if refined <= lowest + EQUAL_RTOL * abs(lowest)]
+    return min(tied, key=lambda v: scores[v][1]), True
+
+
+def read_chosen(path: str | Path) -> tuple[str, float]:
+    """(setting, chosen value) of a calibration file: a learning rate's, or a method's own."""
+    record = json.loads(Path(path).read_text())
+    name = record.get("setting", "learning_rate")
+    return name, float(record[f"chosen_{name}"])
 
 
 def _diverged_code() -> int:

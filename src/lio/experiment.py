@@ -93,7 +93,8 @@ def solve(
     """Run one method on one problem set, refine with BFGS, write the run's netCDF.
 
     With ``calibration_path`` (a ``calibrate`` output) the method trains at the learning rate
-    chosen there instead of its config's ``training.learning_rate``.
+    chosen there instead of its config's ``training.learning_rate`` (or uses the value of its
+    own calibrated setting, the diffusion prior's ``guidance``).
     """
     from lio.methods import make_method, refine
 
@@ -103,9 +104,12 @@ def solve(
     settings = bfgs_settings(config, experiment)
     options = dict(block["methods"].get(method_name) or {})
     if calibration_path:
-        rate = calibration.read_learning_rate(calibration_path)
-        options["training"] = {**options.get("training", {}), "learning_rate": rate}
-        print(f"[{experiment}/{method_name}/n{n}/seed{seed}] calibrated learning rate {rate:g}")
+        name, value = calibration.read_chosen(calibration_path)
+        if name == "learning_rate":
+            options["training"] = {**options.get("training", {}), "learning_rate": value}
+        else:
+            options[name] = value
+        print(f"[{experiment}/{method_name}/n{n}/seed{seed}] calibrated {name.replace('_', ' ')} {value:g}")
     method = make_method(method_name, options, settings)
     data = results.open_dataset(data_path)
     problems = results.dataset_to_problem_set(data, "problems")
@@ -183,6 +187,11 @@ def calibrate(
         sets.append((int(data.attrs["seed"]), int(data.attrs["n"]),
                      results.dataset_to_problem_set(data, "problems"),
                      results.dataset_to_problem_set(data, "training")))
+    name = calibration.setting(config, experiment, method_name) or "learning_rate"
+    if name != "learning_rate":
+        return _calibrate_own_setting(
+            experiment, method_name, name, problem, base, settings, sets, options, out_path
+        )
     rates = [float(r) for r in options["learning_rates"]]
     trials = []
     for rate in rates:
@@ -224,6 +233,61 @@ def calibrate(
             "trials": trials,
             "chosen_learning_rate": chosen,
             "stable_rate_found": found,
+            **provenance({"calibration": options}),
+        },
+        out_path,
+    )
+
+
+def _calibrate_own_setting(
+    experiment, method_name, name, problem, base, settings, sets, options, out_path
+) -> None:
+    """A method's own calibrated setting (``lio.calibration``: the diffusion prior's guidance):
+    solve and refine at each value of its ladder on the calibration sets, choose the value of
+    lowest median refined loss, and write every trial and the choice as JSON."""
+    from lio.methods import make_method, refine
+
+    values = [float(v) for v in options[calibration.LADDERS[name]]]
+    trials = []
+    for value in values:
+        method = make_method(method_name, {**base, name: value}, settings)
+        for seed, n, problems, training_set in sets:
+            _, _, key_init = keys(seed, n)
+            estimate = method.solve(problem, problems, training_set, key_init)
+            refined = refine(problem, problems, estimate, settings) if method.refine else estimate
+            finite = bool(np.all(np.isfinite(estimate.solution)) and np.all(np.isfinite(refined.loss)))
+            trial = {
+                "seed": seed, "n": n, name: value, "finite": finite,
+                "median_loss": float(np.median(refined.loss)),
+                "median_loss_unrefined": float(np.median(estimate.loss)),
+            }
+            trials.append(trial)
+            print(
+                f"[calibrate {experiment}/{method_name}] {name} {value:g} seed {seed}: median L "
+                f"unrefined {trial['median_loss_unrefined']:.6g} refined {trial['median_loss']:.6g}"
+                f"{'' if finite else ' (non-finite)'}",
+                flush=True,
+            )
+    chosen, found = calibration.choose_lowest(trials, name, values)
+    if not found:
+        print(
+            f"[calibrate {experiment}/{method_name}] WARNING: no {name} of {values} gave finite "
+            f"estimates; using the smallest, {chosen:g}. Extend calibration."
+            f"{calibration.LADDERS[name]} downwards.",
+            flush=True,
+        )
+    calibration.write_json_atomic(
+        {
+            "experiment": experiment,
+            "method": method_name,
+            "setting": name,
+            "ladder": values,
+            "criterion": "lowest mean over seeds of the median refined true loss, every estimate finite; refined losses within a relative EQUAL_RTOL tie, the lowest median unrefined loss breaks it",
+            "seeds": [s[0] for s in sets],
+            "n": sorted({s[1] for s in sets}),
+            "trials": trials,
+            f"chosen_{name}": chosen,
+            "found": found,
             **provenance({"calibration": options}),
         },
         out_path,

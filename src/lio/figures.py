@@ -29,6 +29,7 @@ METHOD_COLORS = {
     "supervised": "#1f77b4",
     "neural_adjoint": "#2ca02c",
     "learned_gradient": "#ff7f0e",
+    "diffusion": "#9467bd",
 }
 METHOD_LABELS = {
     "bfgs": "BFGS",
@@ -36,6 +37,7 @@ METHOD_LABELS = {
     "supervised": "Supervised",
     "neural_adjoint": "Neural adjoint",
     "learned_gradient": "Learned gradient",
+    "diffusion": "Diffusion prior",
 }
 FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
 RESULT_FIGSIZE = (3.4, 3.0)  # room for the method legend below the axes

@@ -158,8 +158,13 @@ def base_of(config: dict[str, Any], experiment: str) -> str:
 
 def varies_learning_rate(config: dict[str, Any], experiment: str, method: str) -> bool:
     """Whether a study value fixes ``method``'s learning rate itself (then nothing calibrates it)."""
+    return varies_setting(config, experiment, method, "training.learning_rate")
+
+
+def varies_setting(config: dict[str, Any], experiment: str, method: str, path: str) -> bool:
+    """Whether a study value fixes ``method``'s setting at ``path`` (in its options) itself."""
     study = block(config, experiment).get("study")
-    return bool(study) and study["setting"] == f"methods.{method}.training.learning_rate"
+    return bool(study) and study["setting"] == f"methods.{method}.{path}"
 
 
 def problems_in(config: dict[str, Any]) -> list[str]:

@@ -1,5 +1,7 @@
 # The paper's tuning policy (lio.calibration): per experiment and learned method, a descending
 # ladder of Adam learning rates on calibration seeds; the solve jobs train at the chosen rate.
+# A method naming its own setting (Method.calibrated_setting: the diffusion prior's guidance)
+# walks that setting's ladder instead, into the same file name; the table lists rates only.
 rule calibrate:
     input:
         calibration_data,

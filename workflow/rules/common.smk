@@ -189,14 +189,16 @@ def calibrated(problem, method):
 
 
 def calibration_input(wildcards):
-    """The calibration file a solve job reads its learning rate from (none: the config's).
-    A study value trains at its base experiment's calibrated rate, unless it varies that rate."""
+    """The calibration file a solve job reads its learning rate (or its method's own calibrated
+    setting, lio.calibration) from (none: the config's). A study value uses its base
+    experiment's calibrated value, unless it varies that setting."""
     base = studies.base_of(config, wildcards.problem)
-    if studies.varies_learning_rate(config, wildcards.problem, wildcards.method):
+    setting = calibration.setting(config, base, wildcards.method)
+    if setting is None or studies.varies_setting(
+        config, wildcards.problem, wildcards.method, calibration.SETTING_PATHS[setting]
+    ):
         return []
-    if calibrated(base, wildcards.method):
-        return f"results/{base}/calibration/{wildcards.method}.json"
-    return []
+    return f"results/{base}/calibration/{wildcards.method}.json"
 
 
 def calibration_data(wildcards):
@@ -230,7 +232,8 @@ def calibration_mem_mb(wildcards):
 def calibration_runtime(wildcards):
     """A ladder trains several times: the solve estimate times the number of rates and seeds."""
     options = calibration.settings(config, wildcards.problem)
-    runs = len(options["learning_rates"]) * len(options["seeds"])
+    setting = calibration.setting(config, wildcards.problem, wildcards.method) or "learning_rate"
+    runs = len(options[calibration.LADDERS[setting]]) * len(options["seeds"])
     return runs * solve_runtime({"n": options["n"]})
 
 

@@ -1,4 +1,4 @@
-"""Choose one learned method's Adam learning rate on the calibration seeds (lio.experiment.calibrate)."""
+"""Choose one learned method's Adam learning rate, or its own calibrated setting (the diffusion prior's guidance), on the calibration seeds (lio.experiment.calibrate)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
 from lio.jobenv import start

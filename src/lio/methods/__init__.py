@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from lio.methods.base import Estimate, Method
     from lio.methods.bfgs import BFGSOutcome, BFGSSettings, minimize_batch
     from lio.methods.bfgs_method import BFGS, refine
+    from lio.methods.diffusion import Diffusion
     from lio.methods.learned_gradient import LearnedGradient
     from lio.methods.neural_adjoint import NeuralAdjoint
     from lio.methods.reparameterized import Reparameterized
@@ -26,6 +27,7 @@ _REGISTRY = {
     "supervised": ("lio.methods.supervised", "Supervised"),
     "neural_adjoint": ("lio.methods.neural_adjoint", "NeuralAdjoint"),
     "learned_gradient": ("lio.methods.learned_gradient", "LearnedGradient"),
+    "diffusion": ("lio.methods.diffusion", "Diffusion"),
 }
 
 # public name -> module that defines it (the method classes come from _REGISTRY)
@@ -87,6 +89,7 @@ __all__ = [
     "STATUS",
     "BFGSOutcome",
     "BFGSSettings",
+    "Diffusion",
     "Estimate",
     "LearnedGradient",
     "Method",

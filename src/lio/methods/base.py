@@ -50,6 +50,9 @@ class Method:
     ``needs_training_set`` says whether ``solve`` uses the labelled training set drawn from the
     prior (supervised, neural adjoint); read it from the instance, where a method may set it from
     its options (learned gradient's ``mode``). ``refine`` says whether BFGS refinement follows.
+    ``calibrated_setting`` names the setting the calibration ladder (``lio.calibration``) walks
+    on the calibration seeds: ``learning_rate`` (the paper's policy, for methods with a
+    ``training`` block) or one of the method's own (diffusion: ``guidance``).
     """
 
     name: ClassVar[str] = "method"
@@ -59,6 +62,7 @@ class Method:
     network_input: ClassVar[str] = "observation"
     needs_training_set: ClassVar[bool] = False
     refine: ClassVar[bool] = True
+    calibrated_setting: ClassVar[str] = "learning_rate"
 
     def check(self, problem: Problem) -> None:
         """Raise ValueError if this method's options do not fit ``problem`` (e.g. a network

@@ -13,6 +13,7 @@ METHOD_LABELS = {
     "supervised": "Supervised",
     "neural_adjoint": "Neural adjoint",
     "learned_gradient": "Learned gradient",
+    "diffusion": "Diffusion prior",
 }
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _SPECIAL = {

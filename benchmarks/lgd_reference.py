@@ -48,7 +48,13 @@ learned_gradient_tomography, and the paper):
   our LGD number is a small-budget lower bound, not a reproduction of their training.
 - PSNR: theirs by ``odl.util.psnr``; ours by scikit-image with data range 1.
 
+Cost on this project's 2-vCPU machine beside a background sweep (128², 30 angles): FBP < 1 s,
+the TV weight scan ~90 s (5 weights x 4 images), one training step on 8 images with K = 10 and
+features [32, 32] 6.0 s (first step, compiling, 31 s): 80 steps took 11 min in all
+(``benchmarks/results/lgd_reference-cpu.json``), the defaults' 100 steps ~13 min.
+
     python benchmarks/lgd_reference.py [--train-images 8 --steps 100] [--out FILE]
+    python benchmarks/lgd_reference.py --noise 0.035 --skip-learned   # their noise per detector
     python benchmarks/lgd_reference.py --quick          # size 32, seconds; used by a test
 """
 
@@ -138,6 +144,31 @@ def choose_tv_weight(params: dict, calibration: ProblemSet, weights: list[float]
     return best["reg_weight"], scan
 
 
+def learned_rows(problem, test: ProblemSet, args: argparse.Namespace,
+                 settings: BFGSSettings) -> list[dict]:
+    """Supervised learned gradient descent on random ellipses, applied to the test image;
+    then its estimate refined by L-BFGS on the MAP loss."""
+    rows, truth = [], test.solution[0]
+    training_set = ellipse_problems(problem, args.train_images, args.noise, args.seed)
+    method = make_method("learned_gradient", {
+        "mode": "supervised", "iterations": args.iterations,
+        "network": {"kind": "conv", "features": args.features, "kernel_size": 3},
+        "training": {"learning_rate": args.learning_rate, "steps": args.steps,
+                     "log_every": max(args.steps // 5, 1)},
+    }, settings)
+    start = time.perf_counter()
+    learned = method.solve(problem, test, training_set, jax.random.PRNGKey(args.seed))
+    rows.append(row("learned gradient", problem, learned.solution, truth,
+                    time.perf_counter() - start, PUBLISHED_PSNR["learned_gradient"],
+                    train_images=args.train_images, steps=args.steps,
+                    step_time_s=learned.extra["step_time_s"]))
+    start = time.perf_counter()
+    refined = refine(problem, test, learned, settings)
+    rows.append(row("learned gradient + L-BFGS", problem, refined.solution, truth,
+                    time.perf_counter() - start, None, iterations=int(refined.iterations[0])))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128, help="pixels per side (paper: 128)")
@@ -157,6 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--weights", type=float, nargs="+", default=DEFAULT_WEIGHTS)
     parser.add_argument("--max-iterations", type=int, default=1000, help="L-BFGS iterations")
     parser.add_argument("--seed", type=int, default=0, help="training images and test noise")
+    parser.add_argument("--skip-learned", action="store_true",
+                        help="FBP and TV rows only (e.g. a noise-level check in ~2 min on CPU)")
     parser.add_argument("--quick", action="store_true",
                         help=f"tiny sizes for a test: {QUICK}")
     parser.add_argument("--out", default=None, help="default benchmarks/results/lgd_reference-<platform>.json")
@@ -184,23 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows.append(row("tv (L-BFGS)", problem, tv.solution, truth, time.perf_counter() - start,
                     PUBLISHED_PSNR["tv"], reg_weight=weight, iterations=int(tv.iterations[0])))
 
-    training_set = ellipse_problems(problem, args.train_images, args.noise, args.seed)
-    method = make_method("learned_gradient", {
-        "mode": "supervised", "iterations": args.iterations,
-        "network": {"kind": "conv", "features": args.features, "kernel_size": 3},
-        "training": {"learning_rate": args.learning_rate, "steps": args.steps,
-                     "log_every": max(args.steps // 5, 1)},
-    }, settings)
-    start = time.perf_counter()
-    learned = method.solve(problem, test, training_set, jax.random.PRNGKey(args.seed))
-    rows.append(row("learned gradient", problem, learned.solution, truth,
-                    time.perf_counter() - start, PUBLISHED_PSNR["learned_gradient"],
-                    train_images=args.train_images, steps=args.steps,
-                    step_time_s=learned.extra["step_time_s"]))
-    start = time.perf_counter()
-    refined = refine(problem, test, learned, settings)
-    rows.append(row("learned gradient + L-BFGS", problem, refined.solution, truth,
-                    time.perf_counter() - start, None, iterations=int(refined.iterations[0])))
+    if not args.skip_learned:
+        rows += learned_rows(problem, test, args, settings)
 
     numbers = {"settings": vars(args), "noise_definition": "std = noise * mean(|clean sinogram|)",
                "data_range": 1.0, "reg_weight": weight, "calibration": scan, "rows": rows,

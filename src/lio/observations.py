@@ -10,8 +10,9 @@ learning rate, so only the amount moves. Experiments without the block keep thei
 
 ``table`` turns the amounts' aggregates into one row per (amount, method, stage): Table 2's
 better/equal fractions against BFGS at that amount with their bootstrap intervals, the training
-health, the runs' commits (``git_sha``, which publishing checks), and the mean loss L/n and (image problems) PSNR, SSIM and relative error with 95 %
-bootstrap intervals of the mean over all problems (``scipy.stats.bootstrap``). ``winners`` names
+health, the runs' commits (``git_sha``, which publishing checks), and the mean loss L/n and
+(image problems) PSNR, SSIM and relative error with 95 % bootstrap intervals of the mean over
+all problems (``scipy.stats.bootstrap``). ``winners`` names
 at each amount the method with the best refined mean, and whether its interval separates it
 from the runner-up. ``dataset`` stacks the aggregates along an ``amount`` dimension.
 """

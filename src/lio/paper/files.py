@@ -107,8 +107,7 @@ class Layout:
                 if not self.record:
                     paths.append(f"results/{experiment}/figures/{panel}.pdf")
                     continue
-                pdf = f"paper/figures/{experiment}/{panel}.pdf"
-                paths.append(pdf if self.publishing or Path(pdf).exists() else pdf[:-3] + "png")
+                paths.append(self._record_figure(f"paper/figures/{experiment}/{panel}.pdf"))
         return paths
 
     @property
@@ -132,11 +131,11 @@ class Layout:
         """One figure per study, in the order of ``studies`` (PDF; PNG in a record without it)."""
         if not self.record:
             return [f"results/studies/{s}/figure.pdf" for s in self.studies]
-        paths = []
-        for s in self.studies:
-            pdf = f"paper/figures/studies/{s}.pdf"
-            paths.append(pdf if self.publishing or Path(pdf).exists() else pdf[:-3] + "png")
-        return paths
+        return [self._record_figure(f"paper/figures/studies/{s}.pdf") for s in self.studies]
+
+    def _record_figure(self, pdf: str) -> str:
+        """A figure of the record: its PDF, or the PNG where a committed record has no PDF."""
+        return pdf if self.publishing or Path(pdf).exists() else pdf[:-3] + "png"
 
     @property
     def observation_tables(self) -> list[str]:
@@ -149,11 +148,7 @@ class Layout:
         """One figure per axis, in the order of ``axes`` (PDF; PNG in a record without it)."""
         if not self.record:
             return [f"results/{a}/observations/figure.pdf" for a in self.axes]
-        paths = []
-        for a in self.axes:
-            pdf = f"paper/figures/observations/{a}.pdf"
-            paths.append(pdf if self.publishing or Path(pdf).exists() else pdf[:-3] + "png")
-        return paths
+        return [self._record_figure(f"paper/figures/observations/{a}.pdf") for a in self.axes]
 
     @property
     def record_observation_files(self) -> list[str]:

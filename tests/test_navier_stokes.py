@@ -205,7 +205,7 @@ def test_draw_example_panels():
         ({"viscosity": 5.0}, r"explicit viscosity is unstable: nu dt / dx\^2 = 1.02"),
         ({"x0_range": (80.0, 20.0)}, r"the x0 prior \(80.0, 20.0\) must be an increasing"),
         ({"velocity_low": (-1.0, 4.0)}, r"the vy prior \(4.0, 3.0\)"),
-        ({"force_y": 70.0}, r"force_y=70.0 must lie in the hidden lower half"),
+        ({"force_y": 70.0}, r"force_y=70.0 must lie in the hidden lower part \(0, 50\)"),
         ({"advection": "upwind"}, "advection='upwind'; expected"),
         ({"resolution": 128, "viscosity": 0.0}, "pressure_solver='dense' needs resolution <= 64"),
         ({"cg_rtol": 0.0}, "cg_rtol must be > 0, got 0.0"),

@@ -112,6 +112,23 @@ def test_estimate_contract_and_same_key_same_bits(linear):
     assert first.extra["denoising_loss_final"] < first.extra["denoising_loss_initial"]
 
 
+def test_the_guidance_ladder_trains_once_and_matches_one_solve_per_value(linear, monkeypatch):
+    """The calibration's ladder shares one trained denoiser; each rung's estimate is the one
+    ``solve`` gives at that guidance (same key), bit for bit."""
+    problem, problems, training_set, key = linear
+    method = make_method("diffusion", TINY, BFGSSettings())
+    trainings = []
+    train_prior = type(method).train_prior
+    monkeypatch.setattr(type(method), "train_prior", lambda *a: trainings.append(1) or train_prior(*a))
+    ladder = method.solve_ladder("guidance", [0.1, 0.0], problem, problems, training_set, key)
+    assert len(trainings) == 1
+    for value, estimate in zip([0.1, 0.0], ladder, strict=True):
+        alone = solve(linear, guidance=value)
+        np.testing.assert_array_equal(estimate.solution, alone.solution)
+        np.testing.assert_array_equal(estimate.curve, alone.curve)
+    assert len(trainings) == 3
+
+
 def test_unet_denoiser_runs_on_an_image_unknown():
     from lio.problems import make_problem
 

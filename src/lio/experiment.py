@@ -248,12 +248,14 @@ def _calibrate_own_setting(
     from lio.methods import make_method, refine
 
     values = [float(v) for v in options[calibration.LADDERS[name]]]
+    method = make_method(method_name, base, settings)
     trials = []
-    for value in values:
-        method = make_method(method_name, {**base, name: value}, settings)
-        for seed, n, problems, training_set in sets:
-            _, _, key_init = keys(seed, n)
-            estimate = method.solve(problem, problems, training_set, key_init)
+    for seed, n, problems, training_set in sets:
+        _, _, key_init = keys(seed, n)
+        # One call per seed: a method may share the work that does not depend on the setting
+        # (the diffusion prior trains its denoiser once for the whole ladder).
+        ladder = method.solve_ladder(name, values, problem, problems, training_set, key_init)
+        for value, estimate in zip(values, ladder, strict=True):
             refined = refine(problem, problems, estimate, settings) if method.refine else estimate
             finite = bool(np.all(np.isfinite(estimate.solution)) and np.all(np.isfinite(refined.loss)))
             trial = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -76,3 +77,21 @@ class Method:
         key: PRNGKeyArray,
     ) -> Estimate:
         raise NotImplementedError
+
+    def solve_ladder(
+        self,
+        setting: str,
+        values: Sequence[float],
+        problem: Problem,
+        problems: ProblemSet,
+        training_set: ProblemSet | None,
+        key: PRNGKeyArray,
+    ) -> list[Estimate]:
+        """``solve`` once per value of the top-level option ``setting`` (the calibration
+        ladder of ``calibrated_setting``), same key each time. A method whose setting acts
+        after an expensive, setting-independent stage overrides this to share that stage
+        (diffusion: the denoiser is trained once, only the guided sampling repeats)."""
+        return [
+            dataclasses.replace(self, **{setting: value}).solve(problem, problems, training_set, key)
+            for value in values
+        ]

@@ -387,6 +387,14 @@ class Diffusion(Method):
     def solve(
         self, problem: Problem, problems: ProblemSet, training_set: ProblemSet | None, key
     ) -> Estimate:
+        return self.solve_ladder("guidance", [self.guidance], problem, problems, training_set, key)[0]
+
+    def solve_ladder(self, setting, values, problem, problems, training_set, key) -> list[Estimate]:
+        """The estimates at each guidance ``values`` from ONE trained denoiser (the guidance
+        acts only in the sampler, so the calibration ladder need not retrain per rung); each
+        value's estimate equals ``solve`` with that guidance, training time included."""
+        if setting != "guidance":
+            return super().solve_ladder(setting, values, problem, problems, training_set, key)
         if training_set is None:
             raise ValueError(
                 "diffusion: the prior is learned from the labelled training set's truths, but "
@@ -395,6 +403,18 @@ class Diffusion(Method):
         start = time.perf_counter()
         key_train, key_sample = jax.random.split(key)
         prior, trained = self.train_prior(problem, training_set, key_train)
+        training_time = time.perf_counter() - start
+        return [
+            dataclasses.replace(self, guidance=float(value))._estimate(
+                prior, trained, training_time, problem, problems, key_sample
+            )
+            for value in values
+        ]
+
+    def _estimate(self, prior, trained, training_time, problem, problems, key_sample) -> Estimate:
+        """Sample the trained prior with this instance's guidance: the best of ``samples``
+        per problem, its curve and timings (training's own time added)."""
+        start = time.perf_counter() - training_time
         trained_at = time.perf_counter()
         final, path, path_loss, unguided = self.sample(prior, trained.params, problems, key_sample)
         n, dtype = problems.n, problems.observed.dtype

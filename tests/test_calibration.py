@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from lio import calibration
@@ -113,3 +114,45 @@ def test_the_diffusion_prior_calibrates_its_guidance_not_its_learning_rate(tmp_p
     solve(config, "wavepacket", "diffusion", 8, 1000, str(data), str(run), str(out))
     assert f"calibrated guidance {best['guidance']:g}" in capsys.readouterr().out
     assert open_dataset(run).sizes["example"] == 8
+
+
+def test_rates_and_guidance_share_one_table_and_the_report_splits_them(tmp_path):
+    """calibration.table reads both kinds of file; the CSV round trip keeps each kind's rows
+    apart: the learning-rate table shows rates only, the guidance table zeta with its losses."""
+    from lio.paper.generated import calibration_tabular, guidance_tabular
+
+    rate = {
+        "experiment": "wavepacket", "method": "reparameterized", "chosen_learning_rate": 1e-3,
+        "stable_rate_found": True,
+        "trials": [{"seed": 1000, "n": 8, "learning_rate": lr, "diverged": False, "degenerate": lr > 1e-3,
+                    "settled": True, "stable": lr <= 1e-3, "pinned": 0.5 if lr > 1e-3 else 0.0,
+                    "spread": 0.9, "final_loss": 1.0} for lr in (1e-2, 1e-3)],
+    }
+    guidance = {
+        "experiment": "wavepacket", "method": "diffusion", "setting": "guidance", "chosen_guidance": 0.0,
+        "found": True,
+        "trials": [{"seed": 1000, "n": 8, "guidance": g, "finite": True, "median_loss": 2.0 - g,
+                    "median_loss_unrefined": 5.0} for g in (1.0, 0.0)]
+        + [{"seed": 1000, "n": 8, "guidance": 10.0, "finite": False, "median_loss": float("nan"),
+            "median_loss_unrefined": float("nan")}],
+    }
+    paths = []
+    for name, record in (("rate", rate), ("guidance", guidance)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(record))
+    csv, md = tmp_path / "calibration.csv", tmp_path / "calibration.md"
+    calibration.write_table(paths, csv, md)
+    assert "**Learning-rate calibration**" in md.read_text() and "**Guidance calibration**" in md.read_text()
+    assert "| wavepacket | diffusion | 0 | 1000 | 5 | 2 | yes | **chosen** |" in md.read_text()
+    frame = pd.read_csv(csv)
+    rates = calibration.rows_of(frame, "learning_rate")
+    assert rates["method"].unique().tolist() == ["reparameterized"]
+    rate_tex = calibration_tabular(rates, ["wavepacket"])
+    assert "$10^{-2}$: degenerate (50, 0.90); $10^{-3}$: stable (0, 0.90) & $10^{-3}$" in rate_tex
+    assert "diffusion" not in rate_tex.lower()
+    tex = guidance_tabular(calibration.rows_of(frame, "guidance"), ["wavepacket"])
+    assert "1: 5 / 1; 0: 5 / 2; 10: non-finite & 0 \\\\" in tex
+    # A table written before guidance existed: rates only, no guidance rows.
+    old = frame[frame["setting"] == "learning_rate"].drop(columns="setting")
+    assert calibration.rows_of(old, "learning_rate") is old and calibration.rows_of(old, "guidance") is None
+    assert "No guidance step was calibrated" in guidance_tabular(None, ["wavepacket"])

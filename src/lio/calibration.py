@@ -191,42 +191,76 @@ def write_json_atomic(record: dict[str, Any], path: str | Path) -> None:
 
 
 def table(paths: list[str | Path]) -> "pd.DataFrame":
-    """One row per trial (experiment, method, rate, seed) with its verdict and whether the rate
-    was chosen."""
+    """One row per trial (experiment, method, value, seed) with its verdict and whether its
+    value was chosen. ``setting`` names what the trial varied: ``learning_rate`` (the paper's
+    policy; columns pinned, spread, settled, final_loss, stable) or a method's own (the
+    diffusion prior's ``guidance``: finite, median_loss, median_loss_unrefined)."""
     import pandas as pd
 
     rows = []
     for path in paths:
         record = json.loads(Path(path).read_text())
+        name = record.get("setting", "learning_rate")
+        found = record.get("stable_rate_found", record.get("found"))
         for trial in record["trials"]:
             rows.append(
                 {
                     "experiment": record["experiment"],
                     "method": record["method"],
+                    "setting": name,
                     **trial,
-                    "chosen": trial["learning_rate"] == record["chosen_learning_rate"],
-                    "stable_rate_found": record["stable_rate_found"],
+                    "chosen": trial[name] == record[f"chosen_{name}"],
+                    "stable_rate_found": found,
                 }
             )
     return pd.DataFrame(rows)
 
 
+def rows_of(frame: "pd.DataFrame | None", name: str) -> "pd.DataFrame | None":
+    """The table's trials of one setting (a table written before ``setting`` existed holds
+    learning rates only); None when it has none."""
+    if frame is None or frame.empty:
+        return None
+    if "setting" not in frame:
+        return frame if name == "learning_rate" else None
+    rows = frame[frame["setting"] == name]
+    return rows if len(rows) else None
+
+
 def markdown(frame: "pd.DataFrame") -> str:
-    lines = [
-        "**Learning-rate calibration** (paper: \"decreasing the Adam learning rate until stable "
-        "convergence is reached\"; largest rate first, stop at the first stable on every "
-        "calibration seed)\n",
-        "| experiment | method | learning rate | seed | diverged | pinned | spread | settled | "
-        "L/n | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in frame.itertuples():
-        verdict = ("**chosen**" if row.chosen else "") + (" stable" if row.stable else " unstable")
-        lines.append(
-            f"| {row.experiment} | {row.method} | {row.learning_rate:g} | {row.seed} | "
-            f"{'yes' if row.diverged else 'no'} | {100 * row.pinned:.0f}% | {row.spread:.2f} | "
-            f"{'yes' if row.settled else 'no'} | {row.final_loss:.4g} | {verdict.strip()} |"
-        )
+    lines = []
+    rates = rows_of(frame, "learning_rate")
+    if rates is not None:
+        lines += [
+            "**Learning-rate calibration** (paper: \"decreasing the Adam learning rate until "
+            "stable convergence is reached\"; largest rate first, stop at the first stable on "
+            "every calibration seed)\n",
+            "| experiment | method | learning rate | seed | diverged | pinned | spread | settled | "
+            "L/n | verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in rates.itertuples():
+            verdict = ("**chosen**" if row.chosen else "") + (" stable" if row.stable else " unstable")
+            lines.append(
+                f"| {row.experiment} | {row.method} | {row.learning_rate:g} | {row.seed} | "
+                f"{'yes' if row.diverged else 'no'} | {100 * row.pinned:.0f}% | {row.spread:.2f} | "
+                f"{'yes' if row.settled else 'no'} | {row.final_loss:.4g} | {verdict.strip()} |"
+            )
+    guidance = rows_of(frame, "guidance")
+    if guidance is not None:
+        lines += [
+            ("\n" if lines else "")
+            + "**Guidance calibration** (beyond the paper: the diffusion prior's DPS step zeta; "
+            "lowest median refined loss on the calibration seeds wins)\n",
+            "| experiment | method | zeta | seed | median L, own | median L, refined | finite | chosen |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in guidance.itertuples():
+            lines.append(
+                f"| {row.experiment} | {row.method} | {row.guidance:g} | {row.seed} | "
+                f"{row.median_loss_unrefined:.6g} | {row.median_loss:.6g} | "
+                f"{'yes' if row.finite else 'no'} | {'**chosen**' if row.chosen else ''} |"
+            )
     return "\n".join(lines) + "\n"
 
 

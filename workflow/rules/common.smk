@@ -181,13 +181,6 @@ def record_targets():
     return targets
 
 
-def calibrated(problem, method):
-    """Whether this (experiment, method)'s solve jobs train at a calibrated learning rate."""
-    return calibration.settings(config, problem)["enabled"] and calibration.is_learned(
-        config, problem, method
-    )
-
-
 def calibration_input(wildcards):
     """The calibration file a solve job reads its learning rate (or its method's own calibrated
     setting, lio.calibration) from (none: the config's). A study value uses its base
@@ -216,12 +209,13 @@ def calibration_params(wildcards):
 
 
 def calibration_files(wildcards=None):
-    """Every calibration file of the sweep (the calibration table's inputs)."""
+    """Every calibration file of the sweep (the calibration table's inputs): learning rates
+    and methods' own settings (the diffusion prior's guidance)."""
     return [
         f"results/{problem}/calibration/{method}.json"
         for problem, block in EXPERIMENTS.items()
         for method in block["methods"]
-        if calibrated(problem, method)
+        if calibration.setting(config, problem, method)
     ]
 
 

@@ -45,6 +45,7 @@ rule paper_generated:
         cost=PAPER.generated("cost.tex"),
         health=PAPER.generated("health.tex"),
         calibration=PAPER.generated("calibration.tex"),
+        guidance=PAPER.generated("guidance.tex"),
         observations=PAPER.generated("observations.tex"),
         deviations=PAPER.generated("deviations.tex"),
         cost_csv=report(PAPER.generated("cost.csv"), caption="../report/cost.rst", category="Tables"),

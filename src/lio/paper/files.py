@@ -40,14 +40,14 @@ class Layout:
     record: bool
     publishing: bool  # this run writes the record (publish rules); else a committed one is read
     tex: bool
-    calibrated_pairs: tuple[tuple[str, str], ...] = ()  # (experiment, method) trained at a calibrated rate
+    calibrated_pairs: tuple[tuple[str, str], ...] = ()  # (experiment, method) at a calibrated rate or own setting (guidance)
     studies: tuple[str, ...] = ()  # sensitivity studies (lio.studies) the report shows
     axes: tuple[str, ...] = ()  # observation-amount axes (lio.observations) the report shows
     configured_axes: tuple[str, ...] = ()  # the config's axes, shown or not (the report names those missing)
 
     @property
     def calibrated(self) -> bool:
-        """Some learned method trains at a calibrated learning rate."""
+        """Some method runs at a calibrated learning rate or setting (lio.calibration)."""
         return bool(self.calibrated_pairs)
 
     @property
@@ -79,8 +79,8 @@ class Layout:
 
     @property
     def calibration(self) -> list[str]:
-        """The learning-rate calibration table (none when no method was calibrated, or in a
-        record written before calibration existed)."""
+        """The calibration table, rates and own settings (none when no method was calibrated,
+        or in a record written before calibration existed)."""
         if not self.calibrated:
             return []
         if not self.record:
@@ -181,6 +181,7 @@ class Layout:
             "cost",
             "health",
             "calibration",
+            "guidance",
             "observations",
             "deviations",
             "experiments",
@@ -259,7 +260,7 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
             (e, m)
             for e in experiments
             for m in config["experiments"][e]["methods"]
-            if calibration.settings(config, e)["enabled"] and calibration.is_learned(config, e, m)
+            if calibration.setting(config, e, m)
         ),
         studies=tuple(studies),
         axes=tuple(axes),

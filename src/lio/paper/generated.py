@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from lio import calibration
 from lio.paper.files import PANELS, Layout
 from lio.paper.tex import (
     METHOD_LABELS,
@@ -463,6 +464,41 @@ def calibration_tabular(trials: pd.DataFrame | None, experiments: Sequence[str])
     return "\n".join(lines)
 
 
+def guidance_tabular(trials: pd.DataFrame | None, experiments: Sequence[str]) -> str:
+    """Experiment x method rows of a sampler's calibrated guidance (the diffusion prior's DPS
+    step zeta): each value tried with the median true loss of its estimates, own and refined
+    (mean over the calibration seeds), and the value the solve jobs sampled with."""
+    if trials is None or trials.empty:
+        return (
+            "No guidance step was calibrated for these results: every diffusion-prior run "
+            "sampled with its config's \\texttt{guidance}.\n"
+        )
+    lines = [
+        r"\begin{tabular}{llp{0.6\linewidth}r}",
+        r"\toprule",
+        r"experiment & method & $\zeta$ tried: median $L$, own / refined & chosen \\",
+        r"\midrule",
+    ]
+    for experiment in (e for e in experiments if e in set(trials["experiment"])):
+        rows = trials[trials["experiment"] == experiment]
+        for position, method in enumerate(dict.fromkeys(rows["method"])):
+            mine = rows[rows["method"] == method]
+            tried = [
+                f"{value:g}: "
+                + (f"{by_value['median_loss_unrefined'].mean():.4g} / {by_value['median_loss'].mean():.4g}"
+                   if by_value["finite"].all() else "non-finite")
+                for value, by_value in mine.groupby("guidance", sort=False)
+            ]
+            chosen = mine[mine["chosen"]]["guidance"]
+            chosen_text = f"{float(chosen.iloc[0]):g}" if len(chosen) else "--"
+            lines.append(
+                f"{macro(experiment, 'Title') if position == 0 else ''} & {method_label(method)} & "
+                f"{'; '.join(tried)} & {chosen_text} \\\\"
+            )
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
 def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
     """Experiment x method rows: wall time relative to BFGS (BFGS's own row in seconds).
 
@@ -628,6 +664,7 @@ def write_generated(
         raise ValueError(f"paper: {table_path} has no rows for {missing}; rerun the tables rule.")
     jobs = pd.read_csv(benchmarks_path) if benchmarks_path else None
     costs = cost_table(aggregates, jobs)
+    trials = pd.read_csv(calibration_path) if calibration_path else None
     reference = load_reference(reference_path)
     source = "the record of the full sweep (paper/data)" if layout.record else "this run (results/)"
     panels = layout.figures
@@ -650,11 +687,10 @@ def write_generated(
             ),
             {e: macro(e, "Title") for e in experiments},
         ),
-        "calibration": calibration_tabular(
-            pd.read_csv(calibration_path) if calibration_path else None, experiments
-        ),
+        "calibration": calibration_tabular(calibration.rows_of(trials, "learning_rate"), experiments),
+        "guidance": guidance_tabular(calibration.rows_of(trials, "guidance"), experiments),
         "deviations": deviations_tabular(
-            full_table, experiments, reference, pd.read_csv(calibration_path) if calibration_path else None
+            full_table, experiments, reference, calibration.rows_of(trials, "learning_rate")
         ),
         "experiments": experiment_sections(
             experiments, figures, layout.directory,

@@ -216,6 +216,13 @@ def test_cost_table_is_wall_time_relative_to_bfgs():
     assert costs.loc["bfgs", ["solve", "total", "job", "solve_s"]].tolist() == [1.0, 1.0, 1.0, 4.0]
     assert costs.loc["reparameterized", ["solve", "total", "job"]].tolist() == [4.0, 4.5, 3.0]
     assert np.isnan(paper.cost_table({"wavepacket": synthetic_aggregate()}, None)["job"]).all()
+    assert np.isnan(costs["total_at_n"]).all()  # the synthetic sweep has no n = 64
+    at_64 = synthetic_aggregate().assign_coords(n=[8, paper.generated.COST_N])
+    at_64["wall_time_unrefined_s"].loc[{"n": 64, "solver": "supervised"}] = [6.0, np.nan]  # one seed ran
+    costs = paper.cost_table({"wavepacket": at_64}, None).set_index("method")
+    assert costs.loc["reparameterized", "total_at_n"] == 4.5 and costs.loc["supervised", "total_at_n"] == 6.5
+    tex = paper.generated.cost_tabular(costs.reset_index(), ["wavepacket"])
+    assert "$n = 64$" in tex and "4.5$\\times$" in tex
 
 
 def test_numbers_are_the_results_and_the_papers():

@@ -65,19 +65,32 @@ def write_benchmarks(paths: Sequence[str | Path], out: str | Path) -> None:
     job_seconds(paths).to_csv(out, index=False, float_format="%.4f")
 
 
+# The problem-set size at which the cost table also compares one run with BFGS's (issue 19's
+# n = 64: a mid-sized set of the paper's range, run by every experiment's sweep).
+COST_N = 64
+
+
 def cost_table(aggregates: dict[str, xr.Dataset], jobs: pd.DataFrame | None) -> pd.DataFrame:
     """Wall time of each method relative to BFGS, summed over every (n, seed) of the sweep.
 
     ``solve``: the method alone (for learned methods the network's training, for the neural
     adjoint also its surrogate search), measured in-process; ``total``: solve plus BFGS
     refinement; ``job``: the whole Snakemake job (start-up, compilation, I/O), from its
-    ``benchmark:`` file. BFGS is never refined, so its total is its solve time.
+    ``benchmark:`` file. BFGS is never refined, so its total is its solve time. ``total_at_n``:
+    solve plus refinement at n = ``COST_N`` alone (mean over seeds) relative to BFGS's there
+    (NaN where the sweep has no such n).
     """
     rows = []
     for experiment, dataset in aggregates.items():
         solve = dataset["wall_time_unrefined_s"].sum(["n", "seed"])
         total = solve + dataset["wall_time_refine_s"].sum(["n", "seed"])
         baseline = float(solve.sel({"solver": "bfgs"}))
+        at_n = np.full(dataset.sizes["solver"], np.nan)
+        if COST_N in dataset["n"].values:
+            one = dataset.sel(n=COST_N)
+            # mean over the seeds that ran: solve + refine, against BFGS's solve at that n
+            spent = (one["wall_time_unrefined_s"] + one["wall_time_refine_s"].fillna(0.0)).mean("seed")
+            at_n = spent.values / float(one["wall_time_unrefined_s"].sel({"solver": "bfgs"}).mean("seed"))
         job = None
         if jobs is not None:
             job = jobs[jobs["experiment"] == experiment].groupby("method")["job_s"].sum()
@@ -93,6 +106,7 @@ def cost_table(aggregates: dict[str, xr.Dataset], jobs: pd.DataFrame | None) -> 
                     solve=float(solve.sel({"solver": method})) / baseline,
                     total=float(total.sel({"solver": method})) / baseline,
                 )
+            row["total_at_n"] = float(at_n[list(map(str, dataset["solver"].values)).index(method)])
             if job is not None and method in job and "bfgs" in job:
                 row.update(job_s=float(job[method]), job=float(job[method] / job["bfgs"]))
             else:
@@ -505,11 +519,11 @@ def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
     A record without a benchmark summary (written before it existed) shows "--" for whole jobs.
     """
     lines = [
-        r"\begin{tabular}{llrrrr}",
+        r"\begin{tabular}{llrrrrr}",
         r"\toprule",
-        r" & & \multicolumn{3}{c}{wall time relative to BFGS} & paper \\",
-        r"\cmidrule(lr){3-5}",
-        r"experiment & method & solve & solve + refine & whole job & training \\",
+        r" & & \multicolumn{4}{c}{wall time relative to BFGS} & paper \\",
+        r"\cmidrule(lr){3-6}",
+        f"experiment & method & solve & solve + refine & whole job & $n = {COST_N}$ & training \\\\",
         r"\midrule",
     ]
     for index, experiment in enumerate(experiments):
@@ -526,13 +540,15 @@ def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
                     cells.append(f"({name}Seconds\\,s)")
                 else:
                     cells.append(f"{name}$\\times$")
+            at_n = row.get("total_at_n", np.nan)
+            cells.append("--" if not np.isfinite(at_n) else "1" if row.method == "bfgs" else f"{at_n:.1f}$\\times$")
             paper = ""
             if row.method == "reparameterized":
                 paper = f"{macro(experiment, 'PaperTrainingCost')}$\\times$"
             lines.append(" & ".join([*cells, paper]) + r" \\")
     lines.append(r"\bottomrule")
     if not np.isfinite(costs["job"]).any():
-        lines.append(r"\multicolumn{6}{l}{\footnotesize --: no job benchmark summary in this record.}\\")
+        lines.append(r"\multicolumn{7}{l}{\footnotesize --: no job benchmark summary in this record.}\\")
     lines += [r"\end{tabular}", ""]
     return "\n".join(lines)
 

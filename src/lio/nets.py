@@ -189,6 +189,46 @@ def _hashable(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
 
 
+def split_kind(owner: str, spec: dict[str, Any] | None, keys: dict[str, Sequence[str]], hint: str):
+    """(kind or None, the other keys) of a method's network spec; ValueError for an unknown
+    kind, naming ``owner`` (the method) and the kinds of ``keys`` with ``hint`` on when each fits."""
+    spec = dict(spec or {})
+    kind = spec.pop("kind", None)
+    if kind is not None and kind not in keys:
+        raise ValueError(
+            f"{owner}: network kind {kind!r} is not known; expected one of {sorted(keys)} ({hint})."
+        )
+    return kind, spec
+
+
+def complete_spec(
+    owner: str,
+    kind: str | None,
+    spec: dict[str, Any],
+    keys: dict[str, Sequence[str]],
+    defaults: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """A method's network spec checked against the keys its ``kind`` takes (any kind's when
+    None) and the known activations, then with ``kind`` its defaults filled in and lists made
+    tuples (``_hashable``); without a kind the checked keys as given."""
+    allowed = keys[kind] if kind else sorted({k for v in keys.values() for k in v})
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        which = f"kind {kind!r}" if kind else "any network kind"
+        raise ValueError(
+            f"{owner}: network key(s) {unknown} do not apply to {which}; expected a subset of "
+            f"{sorted(allowed)}."
+        )
+    if "activation" in spec and spec["activation"] not in ACTIVATIONS:
+        raise ValueError(
+            f"{owner}: network activation {spec['activation']!r} is not known; expected one of "
+            f"{sorted(ACTIVATIONS)}."
+        )
+    if kind is None:
+        return spec
+    return {"kind": kind, **defaults[kind], **_hashable(spec)}
+
+
 def build_network(
     spec: dict[str, Any],
     out_features: int,

@@ -112,13 +112,9 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
     the unknown (``unet``: an image whose sides halve ``len(features) - 1`` times), and a
     missing kind is chosen by the unknown's shape (image: unet, vector: mlp).
     """
-    spec = dict(spec or {})
-    kind = spec.pop("kind", None)
-    if kind is not None and kind not in NETWORK_KEYS:
-        raise ValueError(
-            f"diffusion: network kind {kind!r} is not known; expected one of "
-            f"{sorted(NETWORK_KEYS)} (mlp for any unknown, unet for image unknowns)."
-        )
+    kind, spec = nets.split_kind(
+        "diffusion", spec, NETWORK_KEYS, "mlp for any unknown, unet for image unknowns"
+    )
     if solution_shape is not None:
         image = len(solution_shape) == 2
         if kind == "unet" and not image:
@@ -128,22 +124,9 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
                 "network.kind: mlp or leave it out."
             )
         kind = kind or ("unet" if image else "mlp")
-    allowed = NETWORK_KEYS[kind] if kind else sorted({k for v in NETWORK_KEYS.values() for k in v})
-    unknown = sorted(set(spec) - set(allowed))
-    if unknown:
-        which = f"kind {kind!r}" if kind else "any network kind"
-        raise ValueError(
-            f"diffusion: network key(s) {unknown} do not apply to {which}; expected a subset "
-            f"of {sorted(allowed)}."
-        )
-    if spec.get("activation", "gelu") not in nets.ACTIVATIONS:
-        raise ValueError(
-            f"diffusion: network activation {spec['activation']!r} is not known; expected one "
-            f"of {sorted(nets.ACTIVATIONS)}."
-        )
+    full = nets.complete_spec("diffusion", kind, spec, NETWORK_KEYS, DEFAULT_NETWORKS)
     if kind is None:
-        return spec
-    full = {"kind": kind, **DEFAULT_NETWORKS[kind], **nets._hashable(spec)}
+        return full
     if kind == "unet" and solution_shape is not None:
         halvings = len(full["features"]) - 1
         if any(side % 2**halvings for side in solution_shape):

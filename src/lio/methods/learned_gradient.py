@@ -77,13 +77,9 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
     Without ``solution_shape`` only the spec itself is checked; with it, also that its kind
     fits the unknown (``mlp`` a vector, ``conv`` an image), and a missing kind is chosen so.
     """
-    spec = dict(spec or {})
-    kind = spec.pop("kind", None)
-    if kind is not None and kind not in NETWORK_KEYS:
-        raise ValueError(
-            f"learned_gradient: network kind {kind!r} is not known; expected one of "
-            f"{sorted(NETWORK_KEYS)} (mlp for vector unknowns, conv for image unknowns)."
-        )
+    kind, spec = nets.split_kind(
+        "learned_gradient", spec, NETWORK_KEYS, "mlp for vector unknowns, conv for image unknowns"
+    )
     if solution_shape is not None:
         fitting = "conv" if len(solution_shape) == 2 else "mlp"
         if kind not in (None, fitting):
@@ -93,24 +89,7 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
                 "conv for image unknowns). Set network.kind accordingly or leave it out."
             )
         kind = fitting
-    allowed = NETWORK_KEYS[kind] if kind else sorted({k for v in NETWORK_KEYS.values() for k in v})
-    unknown = sorted(set(spec) - set(allowed))
-    if unknown:
-        which = f"kind {kind!r}" if kind else "any network kind"
-        raise ValueError(
-            f"learned_gradient: network key(s) {unknown} do not apply to {which}; "
-            f"expected a subset of {sorted(allowed)}."
-        )
-    if spec.get("activation", "relu") not in nets.ACTIVATIONS:
-        raise ValueError(
-            f"learned_gradient: network activation {spec['activation']!r} is not known; "
-            f"expected one of {sorted(nets.ACTIVATIONS)}."
-        )
-    if kind is None:
-        return spec
-    # Lists as tuples: the module's attributes must be hashable, as it is a static pytree field.
-    hashable = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
-    return {"kind": kind, **DEFAULT_NETWORKS[kind], **hashable}
+    return nets.complete_spec("learned_gradient", kind, spec, NETWORK_KEYS, DEFAULT_NETWORKS)
 
 
 def build_update_network(spec: dict[str, Any], solution_shape: tuple[int, ...]) -> nn.Module:

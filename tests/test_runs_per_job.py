@@ -1,0 +1,96 @@
+"""compute.runs_per_job: several seeds of one (experiment, method, n) in one process agree with
+the same runs made one at a time (lio.experiment.solve_group), and a rerun is bit-identical."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lio.experiment import sample_data, solve, solve_group
+from lio.results import open_dataset
+from tests.workflow_helpers import ROOT
+
+SEEDS = (0, 1, 2)
+N = 4
+# Float round-off: BFGS runs in float64, networks train in float32. Batching the seeds' BFGS
+# examples changes only the batch size of the vmapped loop, which XLA may vectorise
+# differently (last-bit differences); the losses are O(1e-3 .. 1e2) on the wave packet.
+LOSS_RTOL = 1e-6
+
+
+def tiny_config():
+    base = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    block = base["experiments"]["wavepacket"]
+    block["methods"] = {
+        "bfgs": {},
+        "reparameterized": {
+            "network": {**block["methods"]["reparameterized"]["network"], "features": [4, 4, 8, 8, 8], "dense": 16},
+            "training": {"learning_rate": 1e-3, "steps": 10, "log_every": 5},
+        },
+    }
+    base["experiments"] = {"wavepacket": block}
+    return base
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("data")
+    config = tiny_config()
+    paths = []
+    for seed in SEEDS:
+        paths.append(str(directory / f"seed{seed}.nc"))
+        sample_data(config, "wavepacket", N, seed, paths[-1])
+    return paths
+
+
+def same_runs(one, other, rtol):
+    for stage in ("unrefined", "refined"):
+        np.testing.assert_array_equal(one[f"status_{stage}"], other[f"status_{stage}"])
+        np.testing.assert_allclose(one[f"loss_{stage}"], other[f"loss_{stage}"], rtol=rtol, atol=0)
+        np.testing.assert_allclose(one[f"solution_{stage}"], other[f"solution_{stage}"], rtol=rtol, atol=1e-12)
+    assert one.attrs["seed"] == other.attrs["seed"] and one.attrs["config"] == other.attrs["config"]
+
+
+@pytest.mark.parametrize("method", ["bfgs", "reparameterized"])
+def test_a_group_of_seeds_equals_one_run_per_seed(data, tmp_path, capsys, method):
+    config = tiny_config()
+    alone = []
+    for seed, path in zip(SEEDS, data):
+        alone.append(tmp_path / f"alone{seed}.nc")
+        solve(config, "wavepacket", method, N, seed, path, str(alone[-1]))
+    capsys.readouterr()
+    grouped = [tmp_path / f"group{seed}.nc" for seed in SEEDS]
+    benchmarks = [tmp_path / f"seed{seed}.tsv" for seed in SEEDS]
+    solve_group(config, "wavepacket", method, N, SEEDS, data, [str(p) for p in grouped],
+                benchmark_paths=[str(p) for p in benchmarks])
+    log = capsys.readouterr().out
+    for seed, one, other in zip(SEEDS, alone, grouped):
+        same_runs(open_dataset(one), open_dataset(other), LOSS_RTOL)
+        # every line of a run carries its seed, its training progress included
+        assert f"[wavepacket/{method}/n{N}/seed{seed}] L/n unrefined" in log
+        if method == "reparameterized":
+            assert f"[wavepacket/{method}/n{N}/seed{seed}] [reparameterized n={N}] step    10/10" in log
+    # one row per run for the cost table: an equal share of the job
+    shares = [pd.read_csv(path, sep="\t").iloc[-1] for path in benchmarks]
+    assert {float(s["s"]) for s in shares} == {float(shares[0]["s"])} and float(shares[0]["s"]) > 0
+    assert all(int(s["runs_in_job"]) == len(SEEDS) for s in shares)
+
+
+def test_a_rerun_of_a_group_is_bit_identical(data, tmp_path):
+    config = tiny_config()
+    for method in ("bfgs", "reparameterized"):
+        runs = []
+        for attempt in range(2):
+            paths = [str(tmp_path / f"{method}{attempt}-{seed}.nc") for seed in SEEDS]
+            solve_group(config, "wavepacket", method, N, SEEDS, data, paths)
+            runs.append([open_dataset(p) for p in paths])
+        for first, second in zip(*runs):
+            for name in first.data_vars:
+                if name.startswith("wall_time") or "time" in name:
+                    continue
+                np.testing.assert_array_equal(first[name].values, second[name].values, err_msg=name)
+
+
+def test_a_group_needs_one_data_and_one_output_file_per_seed(data, tmp_path):
+    with pytest.raises(ValueError, match="got 3 seeds, 3 data files and 2 output files; expected one"):
+        solve_group(tiny_config(), "wavepacket", "bfgs", N, SEEDS, data, ["a.nc", "b.nc"])

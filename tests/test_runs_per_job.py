@@ -1,6 +1,8 @@
 """compute.runs_per_job: several seeds of one (experiment, method, n) in one process agree with
 the same runs made one at a time (lio.experiment.solve_group), and a rerun is bit-identical."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +96,57 @@ def test_a_rerun_of_a_group_is_bit_identical(data, tmp_path):
 def test_a_group_needs_one_data_and_one_output_file_per_seed(data, tmp_path):
     with pytest.raises(ValueError, match="got 3 seeds, 3 data files and 2 output files; expected one"):
         solve_group(tiny_config(), "wavepacket", "bfgs", N, SEEDS, data, ["a.nc", "b.nc"])
+
+
+RUNS = [f"results/wavepacket/{method}/n{N}/seed{seed}/result.nc" for method in ("bfgs", "reparameterized") for seed in SEEDS]
+
+
+def test_the_workflow_runs_chunks_of_seeds_per_job_and_agrees_with_one_job_per_run(tmp_path):
+    """The real DAG: runs_per_job 2 makes one job of seeds 0-1 and one of seed 2 per method,
+    each writing every run's own result, benchmark and seed-labelled log lines; the results
+    match runs_per_job 1's (the default layout)."""
+    from tests.workflow_helpers import scratch_copy, snakemake
+
+    workdir = scratch_copy(tmp_path)
+    tiny = ROOT / "tests/data/tiny.yaml"
+    override = {"experiments": {"wavepacket": {"seeds": list(SEEDS)}}}
+    one = snakemake(workdir, "--cores", "2", *RUNS, "--configfile", str(tiny),
+                    config={**override, "compute": {"runs_per_job": 1}})
+    assert one.returncode == 0, one.stderr[-3000:]
+    alone = {path: open_dataset(workdir / path).load() for path in RUNS}
+    for path in RUNS:
+        (workdir / path).unlink()
+    dry = snakemake(workdir, "-n", "--cores", "1", *RUNS, "--configfile", str(tiny),
+                    config={**override, "compute": {"runs_per_job": 2}})
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout.split("Job stats:")[1], flags=re.M))
+    assert counts == {"solve_group_seeds0_1": "2", "solve_group_seeds2": "2", "total": "4"}
+    grouped = snakemake(workdir, "--cores", "2", *RUNS, "--configfile", str(tiny),
+                        config={**override, "compute": {"runs_per_job": 2}})
+    assert grouped.returncode == 0, grouped.stderr[-3000:]
+    for path in RUNS:
+        same_runs(alone[path], open_dataset(workdir / path), LOSS_RTOL)
+    for method in ("bfgs", "reparameterized"):
+        log = (workdir / f"results/logs/wavepacket/{method}/n{N}/seeds0_1.log").read_text()
+        for seed in (0, 1):
+            assert f"[wavepacket/{method}/n{N}/seed{seed}] L/n unrefined" in log
+            assert (workdir / f"results/benchmarks/wavepacket/{method}/n{N}/seed{seed}.tsv").exists()
+    again = snakemake(workdir, "-n", "--cores", "1", *RUNS, "--configfile", str(tiny),
+                      config={**override, "compute": {"runs_per_job": 2}})
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_the_slurm_profile_sends_group_jobs_to_the_gpu_partition(tmp_path):
+    """profiles/slurm names rule solve in set-resources and groups; the group rules take both."""
+    from tests.workflow_helpers import scratch_copy, snakemake
+
+    workdir = scratch_copy(tmp_path)
+    result = snakemake(workdir, "-n", "--workflow-profile", "profiles/slurm", *RUNS,
+                       "--configfile", str(ROOT / "tests/data/tiny.yaml"),
+                       config={"experiments": {"wavepacket": {"seeds": list(SEEDS)}},
+                               "compute": {"runs_per_job": 2}})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    resources = re.findall(r"rule solve_group_seeds\w+:.*?resources: ([^\n]*)", output, flags=re.S)
+    assert len(resources) == 4  # two methods x chunks (0, 1) and (2,)
+    assert all("gpu=1" in r and "slurm_partition=<GPU_PARTITION>" in r for r in resources)
+    assert "Group job solve" in output

@@ -29,6 +29,14 @@ def tiny_config():
             "network": {**block["methods"]["reparameterized"]["network"], "features": [4, 4, 8, 8, 8], "dense": 16},
             "training": {"learning_rate": 1e-3, "steps": 10, "log_every": 5},
         },
+        "supervised": {
+            "network": {**block["methods"]["supervised"]["network"], "features": [4, 4, 8, 8, 8], "dense": 16},
+            "training": {"learning_rate": 1e-3, "steps": 10, "log_every": 5},
+        },
+        "neural_adjoint": {
+            "surrogate": {"hidden": [16, 16]},
+            "training": {"learning_rate": 1e-3, "steps": 10, "log_every": 5},
+        },
     }
     base["experiments"] = {"wavepacket": block}
     return base
@@ -53,7 +61,9 @@ def same_runs(one, other, rtol):
     assert one.attrs["seed"] == other.attrs["seed"] and one.attrs["config"] == other.attrs["config"]
 
 
-@pytest.mark.parametrize("method", ["bfgs", "reparameterized"])
+# bfgs: one batch of the seeds' examples; the network methods: seed after seed in one process,
+# their refinement one batch.
+@pytest.mark.parametrize("method", ["bfgs", "reparameterized", "supervised", "neural_adjoint"])
 def test_a_group_of_seeds_equals_one_run_per_seed(data, tmp_path, capsys, method):
     config = tiny_config()
     alone = []
@@ -70,8 +80,9 @@ def test_a_group_of_seeds_equals_one_run_per_seed(data, tmp_path, capsys, method
         same_runs(open_dataset(one), open_dataset(other), LOSS_RTOL)
         # every line of a run carries its seed, its training progress included
         assert f"[wavepacket/{method}/n{N}/seed{seed}] L/n unrefined" in log
-        if method == "reparameterized":
-            assert f"[wavepacket/{method}/n{N}/seed{seed}] [reparameterized n={N}] step    10/10" in log
+        if method != "bfgs":
+            label = f"{method} surrogate" if method == "neural_adjoint" else method
+            assert f"[wavepacket/{method}/n{N}/seed{seed}] [{label} n={N}] step    10/10" in log
     # one row per run for the cost table: an equal share of the job
     shares = [pd.read_csv(path, sep="\t").iloc[-1] for path in benchmarks]
     assert {float(s["s"]) for s in shares} == {float(shares[0]["s"])} and float(shares[0]["s"]) > 0
@@ -80,7 +91,7 @@ def test_a_group_of_seeds_equals_one_run_per_seed(data, tmp_path, capsys, method
 
 def test_a_rerun_of_a_group_is_bit_identical(data, tmp_path):
     config = tiny_config()
-    for method in ("bfgs", "reparameterized"):
+    for method in ("bfgs", "reparameterized", "supervised"):
         runs = []
         for attempt in range(2):
             paths = [str(tmp_path / f"{method}{attempt}-{seed}.nc") for seed in SEEDS]

@@ -95,7 +95,9 @@ def main() -> None:
     config["experiments"] = {args.experiment: block}
     numbers = {
         "experiment": args.experiment, "n": args.n, "seeds": args.seeds, "steps": args.steps,
-        "threads": args.threads, "methods": {},
+        "threads": args.threads,
+        # other work on a shared machine slows both layouts alike, but noisily
+        "load_average_at_start": os.getloadavg()[0], "methods": {},
     }
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)

@@ -53,6 +53,9 @@ BAD_CONFIGS = [
     ("figure example beyond n", {"experiments": {WP: {"figures": {"example": 999}}}},
      "experiments.wavepacket.figures.example: 999 must be below the largest n (256)"),
     ("gpu not a boolean", {"compute": {"gpu": "yes"}}, "'yes' is not one of ['auto', True, False]"),
+    # the schema's description says what runs_per_job takes and what to set
+    ("zero runs per job", {"compute": {"runs_per_job": 0}}, "0 is less than the minimum of 1"),
+    ("runs per job not an integer", {"compute": {"runs_per_job": 1.5}}, "Set compute.runs_per_job to 1, 2, 4, ..."),
     # Problem params are checked against the problem class's fields (lio.problems.schema).
     ("problem parameter not a number", {"experiments": {WP: {"params": {"amplitude": "one"}}}},
      "experiments.wavepacket.params.amplitude: expected a number, got 'one'"),

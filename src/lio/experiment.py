@@ -6,8 +6,13 @@ in float32 (their inputs are cast at the network boundary).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import resource
+import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,34 +101,101 @@ def solve(
     chosen there instead of its config's ``training.learning_rate`` (or uses the value of its
     own calibrated setting, the diffusion prior's ``guidance``).
     """
-    from lio.methods import make_method, refine
+    solve_group(
+        config, experiment, method_name, n, [seed], [data_path], [out_path], calibration_path
+    )
 
+
+def solve_group(
+    config: dict[str, Any],
+    experiment: str,
+    method_name: str,
+    n: int,
+    seeds: Sequence[int],
+    data_paths: Sequence[str],
+    out_paths: Sequence[str],
+    calibration_path: str | None = None,
+    benchmark_paths: Sequence[str] = (),
+) -> None:
+    """``solve`` for several seeds of one (experiment, method, n) in this one process
+    (``compute.runs_per_job``): start-up is paid once and equal shapes compile once. Each
+    seed writes its own run file, equal to a ``solve`` of that seed alone up to float
+    round-off (tests/test_runs_per_job.py).
+
+    Methods with ``batches_seeds`` (BFGS) solve the seeds' problems as one batch of
+    ``len(seeds) * n`` independent examples; the others run seed after seed. Refinement is
+    always one batch. A batched stage's wall time is shared equally among its seeds.
+    ``benchmark_paths``: one per seed, written in Snakemake's benchmark format with an equal
+    share of this process's wall and CPU time (so the cost table keeps one row per run).
+    """
+    from lio.methods import make_method, refine_seeds
+
+    if not len(seeds) == len(data_paths) == len(out_paths):
+        raise ValueError(
+            f"solve_group got {len(seeds)} seeds, {len(data_paths)} data files and "
+            f"{len(out_paths)} output files; expected one data and one output file per seed."
+        )
     enable_float64()
     problem = problem_of(config, experiment)
     block = studies.block(config, experiment)
     settings = bfgs_settings(config, experiment)
     options = dict(block["methods"].get(method_name) or {})
+    labels = [f"{experiment}/{method_name}/n{n}/seed{seed}" for seed in seeds]
     if calibration_path:
         name, value = calibration.read_chosen(calibration_path)
         if name == "learning_rate":
             options["training"] = {**options.get("training", {}), "learning_rate": value}
         else:
             options[name] = value
-        print(f"[{experiment}/{method_name}/n{n}/seed{seed}] calibrated {name.replace('_', ' ')} {value:g}")
+        for label in labels:
+            print(f"[{label}] calibrated {name.replace('_', ' ')} {value:g}")
     method = make_method(method_name, options, settings)
-    data = results.open_dataset(data_path)
-    problems = results.dataset_to_problem_set(data, "problems")
-    training_set = (
-        results.dataset_to_problem_set(data, "training") if method.needs_training_set else None
-    )
-    _, _, key_init = keys(seed, n)
-    print(f"[{experiment}/{method_name}/n{n}/seed{seed}] solving on {jax.devices()[0]}", flush=True)
+    problem_sets, training_sets = [], []
+    for path in data_paths:
+        data = results.open_dataset(path)
+        problem_sets.append(results.dataset_to_problem_set(data, "problems"))
+        training_sets.append(
+            results.dataset_to_problem_set(data, "training") if method.needs_training_set else None
+        )
+    init_keys = [keys(seed, n)[2] for seed in seeds]
+    for label in labels:
+        print(f"[{label}] solving on {jax.devices()[0]}", flush=True)
     start = time.perf_counter()
-    unrefined = method.solve(problem, problems, training_set, key_init)
-    refined = refine(problem, problems, unrefined, settings) if method.refine else unrefined
-    total = time.perf_counter() - start
+    if method.batches_seeds or len(seeds) == 1:
+        unrefined = method.solve_seeds(problem, problem_sets, training_sets, init_keys)
+    else:
+        # One seed after another; every line a method prints carries its run's seed.
+        unrefined = []
+        for label, problems, training_set, key in zip(
+            labels, problem_sets, training_sets, init_keys, strict=True
+        ):
+            with _prefixed_stdout(f"[{label}] "):
+                unrefined.append(method.solve(problem, problems, training_set, key))
+    refined = (
+        refine_seeds(problem, problem_sets, unrefined, settings) if method.refine else unrefined
+    )
+    total = (time.perf_counter() - start) / len(seeds)
+    for label, seed, problems, estimate, refined_estimate, out_path in zip(
+        labels, seeds, problem_sets, unrefined, refined, out_paths, strict=True
+    ):
+        _write_run(
+            config, experiment, method_name, n, seed, label, problem, block, options,
+            problems, estimate, refined_estimate, total, out_path,
+        )
+    if benchmark_paths:
+        share = _benchmark_share(len(seeds))
+        for path in benchmark_paths:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            share.to_csv(path, sep="\t", index=False)
+
+
+def _write_run(
+    config, experiment, method_name, n, seed, label, problem, block, options, problems,
+    unrefined, refined, total, out_path,
+) -> None:
+    """Health lines and the netCDF of one run (``solve``)."""
     print(
-        f"[{experiment}/{method_name}/n{n}/seed{seed}] L/n unrefined "
+        f"[{label}] L/n unrefined "
         f"{np.nanmean(unrefined.loss):.6g} refined {np.nanmean(refined.loss):.6g} in {total:.1f}s",
         flush=True,
     )
@@ -140,14 +212,14 @@ def solve(
                 f"the start {summary['closer']:.2f})"
             )
         diagnostics[stage] = (examples, summary)
-        label = f"{experiment}/{method_name}/n{n}/seed{seed} {stage}"
+        stage_label = f"{label} {stage}"
         print(
-            f"[{label}] health: pinned {summary['pinned']:.2f} outside {summary['outside']:.2f} "
+            f"[{stage_label}] health: pinned {summary['pinned']:.2f} outside {summary['outside']:.2f} "
             f"spread {summary['spread']:.3f} median error {summary['error']:.3f}{moved} "
             f"in basin {summary['in_basin']:.2f}",
             flush=True,
         )
-        for line in health.warnings(summary, label):
+        for line in health.warnings(summary, stage_label):
             print(line, flush=True)
     run_config = {
         "experiment": experiment,
@@ -166,6 +238,51 @@ def solve(
         diagnostics,
     )
     results.write_atomic(dataset, out_path)
+
+
+class _Prefixed(io.TextIOBase):
+    """A text stream that writes every line to ``stream`` behind ``prefix``."""
+
+    def __init__(self, stream, prefix: str):
+        self.stream, self.prefix, self.at_line_start = stream, prefix, True
+
+    def write(self, text: str) -> int:
+        for part in text.splitlines(keepends=True):
+            if self.at_line_start:
+                self.stream.write(self.prefix)
+            self.stream.write(part)
+            self.at_line_start = part.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def _prefixed_stdout(prefix: str) -> Iterator[None]:
+    with contextlib.redirect_stdout(_Prefixed(sys.stdout, prefix)):
+        yield
+
+
+def _benchmark_share(runs: int) -> pd.DataFrame:
+    """One run's share of this process, in the columns of a Snakemake benchmark file that the
+    cost table reads (``s``, ``max_rss`` in MB, ``cpu_time``): wall and CPU time since the
+    process started, divided by ``runs``, and the process's peak memory (shared, not divided)."""
+    import psutil
+
+    process = psutil.Process()
+    seconds = (time.time() - process.create_time()) / runs
+    cpu = process.cpu_times()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return pd.DataFrame(
+        {
+            "s": [round(seconds, 4)],
+            "h:m:s": [time.strftime("%H:%M:%S", time.gmtime(seconds))],
+            "max_rss": [round(peak_mb, 2)],
+            "cpu_time": [round((cpu.user + cpu.system) / runs, 2)],
+            "runs_in_job": [runs],
+        }
+    )
 
 
 def calibrate(
@@ -347,7 +464,7 @@ def write_tables(
     )
 
 
-__all__ = ["aggregate", "figure_panel", "sample_data", "solve", "write_tables"]
+__all__ = ["aggregate", "figure_panel", "sample_data", "solve", "solve_group", "write_tables"]
 
 
 def figure_panel(

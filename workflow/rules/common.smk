@@ -1,4 +1,5 @@
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -265,6 +266,60 @@ def figure_options(wildcards):
     block = BLOCKS[wildcards.problem]
     defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001, "landscape_parameter": 0}
     return canonical({**defaults, **block.get("figures", {})})
+
+
+def seed_groups(seeds_of, runs_per_job):
+    """{chunk of seeds: regex of the experiments that run it}: each experiment's seeds in the
+    order listed, in chunks of ``runs_per_job`` (the last one may be shorter)."""
+    groups = {}
+    for problem, block in seeds_of.items():
+        seeds = list(block["seeds"])
+        for start in range(0, len(seeds), runs_per_job):
+            groups.setdefault(tuple(seeds[start : start + runs_per_job]), []).append(problem)
+    return {seeds: "|".join(re.escape(p) for p in problems) for seeds, problems in groups.items()}
+
+
+def group_label(seeds):
+    return "seeds" + "_".join(map(str, seeds))
+
+
+def group_rule_name(seeds):
+    return f"solve_group_{group_label(seeds)}"
+
+
+RUNS_PER_JOB = COMPUTE.get("runs_per_job", 1)
+SEED_GROUPS = seed_groups(BLOCKS, RUNS_PER_JOB) if RUNS_PER_JOB > 1 else {}
+
+
+def take_solve_profile(name):
+    """Give group rule ``name`` what a profile's ``set-resources`` gives rule solve
+    (profiles/slurm: the GPU partition): profiles name rules, and a group rule's name holds its
+    seeds. Snakemake applies a rule's own entry the same way, when the rule is defined."""
+    overrides = workflow.resource_settings._parsed_overwrite_resources.get("solve", {})
+    getattr(rules, name).rule.resources.update(overrides)
+
+
+# A profile's `groups: {solve: ...}` (profiles/slurm: several solve jobs per SLURM job) holds
+# for the group rules too.
+SOLVE_GROUP = workflow.group_settings.overwrite_groups.get("solve")
+
+
+def group_mem_mb(runs):
+    """A group job's memory: its runs' problems are batched (BFGS holds all of them at once)."""
+
+    def mem_mb(wildcards):
+        return solve_mem_mb({"n": runs * _n(wildcards)})
+
+    return mem_mb
+
+
+def group_runtime(runs):
+    """A group job's minutes: its runs' estimates added (networks train one seed after another)."""
+
+    def runtime(wildcards):
+        return runs * solve_runtime(wildcards)
+
+    return runtime
 
 
 def solve_gpu(wildcards):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lio.methods.base import Estimate, Method
     from lio.methods.bfgs import BFGSOutcome, BFGSSettings, minimize_batch
-    from lio.methods.bfgs_method import BFGS, refine
+    from lio.methods.bfgs_method import BFGS, refine, refine_seeds
     from lio.methods.diffusion import Diffusion
     from lio.methods.learned_gradient import LearnedGradient
     from lio.methods.neural_adjoint import NeuralAdjoint
@@ -39,6 +39,7 @@ _EXPORTS = {
     "BFGSSettings": "lio.methods.bfgs",
     "minimize_batch": "lio.methods.bfgs",
     "refine": "lio.methods.bfgs_method",
+    "refine_seeds": "lio.methods.bfgs_method",
     "TrainSettings": "lio.methods.training",
     **{attribute: module for module, attribute in _REGISTRY.values()},
 }
@@ -100,4 +101,5 @@ __all__ = [
     "make_method",
     "minimize_batch",
     "refine",
+    "refine_seeds",
 ]

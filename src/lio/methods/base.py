@@ -64,6 +64,9 @@ class Method:
     needs_training_set: ClassVar[bool] = False
     refine: ClassVar[bool] = True
     calibrated_setting: ClassVar[str] = "learning_rate"
+    # True where solve_seeds runs several seeds' problem sets as one batch (BFGS: every example
+    # is independent); otherwise a group job (compute.runs_per_job) solves seed after seed.
+    batches_seeds: ClassVar[bool] = False
 
     def check(self, problem: Problem) -> None:
         """Raise ValueError if this method's options do not fit ``problem`` (e.g. a network
@@ -77,6 +80,22 @@ class Method:
         key: PRNGKeyArray,
     ) -> Estimate:
         raise NotImplementedError
+
+    def solve_seeds(
+        self,
+        problem: Problem,
+        problem_sets: Sequence[ProblemSet],
+        training_sets: Sequence[ProblemSet | None],
+        keys: Sequence[PRNGKeyArray],
+    ) -> list[Estimate]:
+        """``solve`` for each seed's problem set (its training set, its key), one estimate
+        per seed. The default solves them one after another; a method with ``batches_seeds``
+        overrides this to solve them as one batch, equal to one ``solve`` per seed up to float
+        round-off."""
+        return [
+            self.solve(problem, problems, training_set, key)
+            for problems, training_set, key in zip(problem_sets, training_sets, keys, strict=True)
+        ]
 
     def solve_ladder(
         self,

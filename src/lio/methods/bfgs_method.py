@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import ClassVar
 
 import jax
@@ -69,16 +70,50 @@ class BFGS(Method):
 
     name: ClassVar[str] = "bfgs"
     refine: ClassVar[bool] = False
+    batches_seeds: ClassVar[bool] = True
     settings: BFGSSettings = BFGSSettings()
 
     def solve(self, problem: Problem, problems: ProblemSet, training_set, key) -> Estimate:
-        y0 = jnp.broadcast_to(problem.prior_mean, problems.solution.shape).astype(
-            problems.observed.dtype
+        return self.solve_seeds(problem, [problems], [training_set], [key])[0]
+
+    def solve_seeds(
+        self, problem: Problem, problem_sets: Sequence[ProblemSet], training_sets, keys
+    ) -> list[Estimate]:
+        """Every seed's problems as one batch of independent examples (one compiled loop),
+        split back per seed; each seed's wall time is an equal share of the batch's."""
+        starts = [
+            jnp.broadcast_to(problem.prior_mean, problems.solution.shape).astype(
+                problems.observed.dtype
+            )
+            for problems in problem_sets
+        ]
+        return _bfgs_per_seed(problem, problem_sets, starts, self.settings, initial=True)
+
+
+def _bfgs_per_seed(
+    problem: Problem,
+    problem_sets: Sequence[ProblemSet],
+    starts: Sequence[jax.Array],
+    settings: BFGSSettings,
+    initial: bool,
+) -> list[Estimate]:
+    """BFGS from ``starts[i]`` on ``problem_sets[i]`` for every i, as one batch (one set: the
+    set itself, as always), one estimate per set with stuck starts flagged."""
+    if len(problem_sets) == 1:
+        joined, y0 = problem_sets[0], starts[0]
+    else:
+        joined = jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *problem_sets)
+        y0 = jnp.concatenate(starts)
+    outcome, wall_time = bfgs_on_problems(problem, joined, y0, settings)
+    bounds = np.cumsum([0] + [problems.n for problems in problem_sets])
+    estimates = []
+    for problems, start, begin, end in zip(problem_sets, starts, bounds[:-1], bounds[1:], strict=True):
+        part = outcome if len(problem_sets) == 1 else jax.tree.map(lambda a: a[begin:end], outcome)
+        estimate = estimate_from_bfgs(
+            part, wall_time / len(problem_sets), initial=start if initial else None
         )
-        outcome, wall_time = bfgs_on_problems(problem, problems, y0, self.settings)
-        return flag_stuck_starts(
-            problem, problems, y0, estimate_from_bfgs(outcome, wall_time, initial=y0)
-        )
+        estimates.append(flag_stuck_starts(problem, problems, np.asarray(start), estimate))
+    return estimates
 
 
 def refine(
@@ -87,6 +122,19 @@ def refine(
     """BFGS on the true forward model from a learned estimate (paper §3, "Refinement"); an
     example whose estimate has an exactly zero (or non-finite) gradient is ``zero_gradient``
     (``nonfinite_gradient``), not ``converged``."""
-    y0 = jnp.asarray(estimate.solution, problems.observed.dtype)
-    outcome, wall_time = bfgs_on_problems(problem, problems, y0, settings)
-    return flag_stuck_starts(problem, problems, np.asarray(y0), estimate_from_bfgs(outcome, wall_time))
+    return refine_seeds(problem, [problems], [estimate], settings)[0]
+
+
+def refine_seeds(
+    problem: Problem,
+    problem_sets: Sequence[ProblemSet],
+    estimates: Sequence[Estimate],
+    settings: BFGSSettings,
+) -> list[Estimate]:
+    """``refine`` of several seeds' estimates as one batch of independent examples, split back
+    per seed (equal to one ``refine`` per seed up to float round-off)."""
+    starts = [
+        jnp.asarray(estimate.solution, problems.observed.dtype)
+        for problems, estimate in zip(problem_sets, estimates, strict=True)
+    ]
+    return _bfgs_per_seed(problem, problem_sets, starts, settings, initial=False)

@@ -117,6 +117,21 @@ def test_batch_size_runs_the_same_iterations_in_smaller_batches(batch_size):
     np.testing.assert_allclose(batched.history, whole.history, rtol=1e-12, atol=1e-14)
 
 
+def test_batch_size_per_platform_takes_the_entry_of_the_platform_jax_runs_on():
+    import jax
+
+    here = jax.default_backend()
+    assert here == "cpu"  # the tests run on CPU (CI has no GPU)
+    assert BFGSSettings(batch_size={"cpu": 1, "gpu": 0}).batch_size == 1
+    assert BFGSSettings(batch_size={"gpu": 4}).batch_size == 0  # a platform not named: all at once
+    assert BFGSSettings(batch_size=3).batch_size == 3
+    hash(BFGSSettings(batch_size={"cpu": 2}))  # static field: hashable for jit
+    with pytest.raises(ValueError, match=r"names platform\(s\) \['tpu'\]; expected keys among \['cpu', 'gpu'\]"):
+        BFGSSettings(batch_size={"tpu": 1})
+    with pytest.raises(ValueError, match="bfgs.batch_size is -1; expected an integer >= 0"):
+        BFGSSettings(batch_size={"cpu": -1})
+
+
 def test_tanh_parameterization_solves_inside_the_box_and_inverts_the_tanh(key):
     from lio.methods.bfgs import bfgs_on_problems
     from lio.problems import WavePacket

@@ -46,6 +46,8 @@ BAD_CONFIGS = [
     ("zero BFGS iterations", {"bfgs": {"max_iterations": 0}}, "0 is less than the minimum of 1"),
     ("negative BFGS tolerance", {"bfgs": {"rtol": -1e-9}}, "-1e-09 is less than or equal to the minimum of 0"),
     ("unknown BFGS solver", {"bfgs": {"solver": "newton"}}, "'newton' is not one of ['bfgs', 'lbfgs']"),
+    ("BFGS batch size for an unknown platform", {"bfgs": {"batch_size": {"tpu": 1}}},
+     "number per platform: {cpu: 1, gpu: 0}"),
     ("experiment's L-BFGS memory zero", {"experiments": {WP: {"bfgs": {"solver": "lbfgs", "history_length": 0}}}},
      "0 is less than the minimum of 1"),
     ("bounds with min >= max", {"experiments": {WP: {"params": {"t0_low": 100.0, "t0_high": 100.0}}}},

@@ -301,7 +301,7 @@ def take_solve_profile(name):
 
 # A profile's `groups: {solve: ...}` (profiles/slurm: several solve jobs per SLURM job) holds
 # for the group rules too.
-SOLVE_GROUP = workflow.group_settings.overwrite_groups.get("solve")
+SOLVE_GROUP = workflow.group_settings.overwrite_groups.get("solve") if RUNS_PER_JOB > 1 else None
 
 
 def group_mem_mb(runs):

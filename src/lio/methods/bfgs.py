@@ -27,6 +27,31 @@ PARAMETERIZATIONS = ("raw", "tanh")
 SOLVERS = ("bfgs", "lbfgs")
 
 
+BATCH_PLATFORMS = ("cpu", "gpu")
+
+
+def batch_size_here(batch_size: int | dict[str, int]) -> int:
+    """``bfgs.batch_size`` on the platform JAX runs on: the number itself, or a mapping's
+    entry for ``jax.default_backend()`` (cpu / gpu; a platform it does not name: 0, all at
+    once); ValueError naming the key for anything else."""
+    if isinstance(batch_size, dict):
+        unknown = sorted(set(batch_size) - set(BATCH_PLATFORMS))
+        if unknown:
+            raise ValueError(
+                f"bfgs.batch_size names platform(s) {unknown}; expected keys among "
+                f"{list(BATCH_PLATFORMS)}, e.g. {{cpu: 1, gpu: 0}}."
+            )
+        for value in batch_size.values():
+            batch_size_here(value)
+        return int(batch_size.get(jax.default_backend(), 0))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
+        raise ValueError(
+            f"bfgs.batch_size is {batch_size!r}; expected an integer >= 0 (0: every example in "
+            "one vmapped loop) or a mapping by platform such as {cpu: 1, gpu: 0}."
+        )
+    return batch_size
+
+
 class BFGSSettings(struct.PyTreeNode):
     """Stopping rules shared by the BFGS baseline, refinement and the neural adjoint.
 
@@ -39,6 +64,8 @@ class BFGSSettings(struct.PyTreeNode):
             another (``jax.lax.map``) inside the same compiled program. A vmapped loop runs until
             its slowest example stops, so smaller batches waste fewer steps on finished
             examples (compute-bound simulators on CPU), larger ones fill a GPU. 0: all at once.
+            A mapping by platform, ``{cpu: 1, gpu: 0}``, picks the entry of the platform JAX
+            runs on when the settings are made (a platform it does not name: 0).
         parameterization: the variables BFGS moves on the true forward model (baseline and
             refinement). ``raw``: the parameters themselves. ``tanh``: unbounded ``z`` with
             ``xi = Problem.from_network(z)``, the scaled tanh onto the parameter box that the
@@ -69,6 +96,9 @@ class BFGSSettings(struct.PyTreeNode):
     history_length: int = struct.field(pytree_node=False, default=10)
 
     def __post_init__(self):
+        # A static field must be hashable (jit compares it): a per-platform mapping becomes
+        # the entry of the platform this process runs on.
+        object.__setattr__(self, "batch_size", batch_size_here(self.batch_size))
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(
                 f"bfgs.parameterization is {self.parameterization!r}; expected one of "

@@ -28,7 +28,7 @@ class NeuralAdjoint(Method):
     al.'s MSE and boundary loss are, so their balance does not depend on the size of the
     observation: with the squared misfit SUMMED over Kuramoto–Sivashinsky's 800 observed
     values, B was 800 times weaker and every estimate left the box (n = 16: all outside,
-    median error 1.6 box widths; with the mean none, 0.40; benchmarks/neural_adjoint_boundary.py).
+    median error 1.6 box widths; with the mean none, 0.44; benchmarks/neural_adjoint_boundary.py).
     The curve records the TRUE loss
     along the surrogate-BFGS iterates. Fails where the surrogate is inaccurate, typically by
     stopping on the training-data boundary where B balances the surrogate's gradient.

@@ -173,3 +173,47 @@ def test_a_publishing_run_does_not_mark_its_own_jobs_uncommitted(tmp_path):
     assert not git_sha(tmp_path / "src").endswith("-dirty")
     (tmp_path / "src/code.py").write_text("x = 2\n")  # code: the run is not the commit's
     assert git_sha(tmp_path / "src").endswith("-dirty")
+
+
+def test_unpacking_an_aggregate_gives_runs_that_aggregate_to_it_again(tmp_path):
+    """results.unpack inverts aggregate: a committed experiment's recorded runs can stand
+    beside a re-recorded method's new ones (lio.paper.record --unpack)."""
+    from lio import results
+
+    original = synthetic_aggregate(tmp_path)
+    runs = results.unpack(original, "wavepacket")
+    assert sorted(runs) == [("bfgs", 2, 0), ("bfgs", 4, 0), ("supervised", 2, 0), ("supervised", 4, 0)]
+    assert runs[("bfgs", 2, 0)].sizes["example"] == 2 and runs[("bfgs", 2, 0)].attrs["config"] == "{}"
+    paths = []
+    for (method, n, seed), run in runs.items():
+        paths.append(tmp_path / "runs" / f"{method}{n}.nc")
+        results.write_atomic(run, paths[-1])
+    again = results.aggregate(paths)
+    for name in original.data_vars:
+        np.testing.assert_array_equal(again[name].values, original[name].values, err_msg=name)
+    # And from the committed record's own layout (no solution_initial in its oldest runs).
+    from pathlib import Path
+
+    record = open_dataset(Path(__file__).parents[1] / "paper/data/kuramoto_sivashinsky_aggregate.nc")
+    unpacked = results.unpack(record, "kuramoto_sivashinsky")
+    one = unpacked[("neural_adjoint", 64, 1)]
+    np.testing.assert_array_equal(one["loss_refined"].values,
+                                  record["loss_refined"].sel(solver="neural_adjoint", n=64, seed=1).values[:64])
+    assert len(unpacked) == int(np.isfinite(record["wall_time_unrefined_s"]).sum())
+
+
+def test_unpack_record_writes_the_workflows_run_files_and_names_unknown_methods(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    import pytest
+
+    from lio.paper.record import unpack_record
+
+    monkeypatch.chdir(Path(__file__).parents[1])
+    assert unpack_record("billiards", ["bfgs"], str(tmp_path)) == 0
+    files = sorted(tmp_path.glob("billiards/*/n*/seed*/result.nc"))
+    assert len(files) == 32 and {f.parts[-4] for f in files} == {"bfgs"}
+    assert open_dataset(tmp_path / "billiards/bfgs/n8/seed2/result.nc").sizes["example"] == 8
+    assert "32 runs written" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=r"--methods \['bfgss'\] are not in"):
+        unpack_record("billiards", ["bfgss"], str(tmp_path))

@@ -36,6 +36,7 @@ SOLVER = "solver"
 
 PADDING = -1  # statuses and iteration counts of examples beyond a run's n, and of absent runs
 PADDED = ("status_unrefined", "status_refined", "iterations_unrefined", "iterations_refined")
+PROVENANCE = ("git_sha", "lio_version", "device", "config")  # per run: attributes; aggregated: variables
 
 STAGES = {"unrefined": "the method's own estimate", "refined": "after BFGS refinement"}
 
@@ -276,7 +277,7 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
                 data[f"{name}_{stage}"] = full((examples,), np.nan)
     if any("solution_initial" in run for run in runs):  # runs made before lio recorded it lack it
         data["solution_initial"] = full((examples, len(parameters)), np.nan)
-    provenance = {key: full((), "", object) for key in ("git_sha", "lio_version", "device", "config")}
+    provenance = {key: full((), "", object) for key in PROVENANCE}
     for run in runs:
         index = (
             methods.index(run.attrs["method"]),
@@ -319,6 +320,49 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
     for name in PADDED:
         dataset[name].encoding["_FillValue"] = np.array(PADDING, dataset[name].dtype)
     return dataset
+
+
+def unpack(dataset: xr.Dataset, problem: str) -> dict[tuple[str, int, int], xr.Dataset]:
+    """The run files an aggregate was made of, ``{(method, n, seed): run}``: ``aggregate``'s
+    inverse for what it keeps (per-example arrays cut to the run's n, curves without their NaN
+    padding, wall times and provenance as attributes). Runs missing from the aggregate (NaN
+    wall time) are left out. Aggregating the runs again gives the same arrays; the run files'
+    health attributes and extras, which aggregates do not keep, are absent. Use: re-record one
+    method of a committed experiment beside the others' recorded runs."""
+    runs = {}
+    for method in map(str, dataset[SOLVER].values):
+        for n in map(int, dataset["n"].values):
+            for seed in map(int, dataset["seed"].values):
+                one = dataset.sel({SOLVER: method, "n": n, "seed": seed})
+                wall = float(one["wall_time_unrefined_s"])
+                if not np.isfinite(wall):
+                    continue
+                variables = {}
+                for name, variable in one.data_vars.items():
+                    if name in ("wall_time_unrefined_s", "wall_time_refine_s", *PROVENANCE):
+                        continue
+                    values = variable.values
+                    if "example" in variable.dims:
+                        values = values[:n]
+                    elif variable.dims in (("iteration",), ("refine_iteration",)):
+                        finite = np.flatnonzero(np.isfinite(values))
+                        values = values[: finite[-1] + 1 if finite.size else 0]
+                    variables[name] = (variable.dims, values, dict(variable.attrs))
+                run = xr.Dataset(variables, coords={"parameter": dataset["parameter"].values})
+                run.attrs = {
+                    "problem": problem,
+                    "method": method,
+                    "n": n,
+                    "seed": seed,
+                    "wall_time_unrefined_s": wall,
+                    "wall_time_refine_s": float(one["wall_time_refine_s"]),
+                    **{key: str(one[key].values) for key in PROVENANCE if key in one},
+                }
+                for name in PADDED:
+                    run[name].attrs.pop("_FillValue", None)
+                    run[name].encoding.pop("_FillValue", None)
+                runs[(method, n, seed)] = run
+    return runs
 
 
 def _attrs(name: str, runs: list[xr.Dataset]) -> dict[str, Any]:

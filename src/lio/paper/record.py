@@ -88,6 +88,30 @@ def readme_is_current(block_path: str | Path, readme: str | Path = "README.md") 
     return spliced(text, Path(block_path).read_text(), str(readme)) == text
 
 
+def unpack_record(experiment: str, methods: Sequence[str] | None = None, results_dir: str = "results") -> int:
+    """Write the record's runs of ``experiment`` back as the run files the workflow writes,
+    so that ``snakemake`` can re-record one method (delete its files, rerun) and aggregate it
+    with the others' recorded runs, which keep their own commits (``lio.results.unpack``)."""
+    from lio.results import open_dataset, unpack, write_atomic
+
+    source = Path(f"paper/data/{experiment}_aggregate.nc")
+    if not source.exists():
+        raise SystemExit(f"{source} does not exist: the record holds no experiment {experiment!r}.")
+    runs = unpack(open_dataset(source), experiment)
+    known = sorted({method for method, _, _ in runs})
+    unknown = sorted(set(methods or []) - set(known))
+    if unknown:
+        raise SystemExit(f"--methods {unknown} are not in {source}; expected some of {known}.")
+    written = 0
+    for (method, n, seed), run in runs.items():
+        if methods and method not in methods:
+            continue
+        write_atomic(run, Path(results_dir) / experiment / method / f"n{n}" / f"seed{seed}" / "result.nc")
+        written += 1
+    print(f"{source}: {written} runs written under {results_dir}/{experiment}/")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
@@ -98,7 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--block", default="paper/generated/readme.md")
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--check", action="store_true", help="only report whether README.md is current")
+    parser.add_argument(
+        "--unpack", metavar="EXPERIMENT",
+        help="instead: write the recorded runs of paper/data/EXPERIMENT_aggregate.nc back as "
+        "results/EXPERIMENT/<method>/n<n>/seed<seed>/result.nc (to re-record one method beside them)",
+    )
+    parser.add_argument("--methods", nargs="*", default=None, help="with --unpack: only these methods")
     args = parser.parse_args(argv)
+    if args.unpack:
+        return unpack_record(args.unpack, args.methods)
     if not Path(args.block).exists():
         parser.error(
             f"{args.block} does not exist: run `snakemake --cores all publish` (or "

@@ -217,3 +217,16 @@ def test_unpack_record_writes_the_workflows_run_files_and_names_unknown_methods(
     assert "32 runs written" in capsys.readouterr().out
     with pytest.raises(SystemExit, match=r"--methods \['bfgss'\] are not in"):
         unpack_record("billiards", ["bfgss"], str(tmp_path))
+
+
+def test_aggregate_refuses_methods_that_solved_different_problems(tmp_path):
+    import pytest
+
+    from lio import results
+
+    a = synthetic_run(tmp_path / "a.nc", "bfgs", 4, seed=0)
+    run = open_dataset(synthetic_run(tmp_path / "b.nc", "supervised", 4, seed=0))
+    run["truth"] = run["truth"] + 6e-8  # a sampler that changed at float32 round-off
+    results.write_atomic(run, tmp_path / "b.nc")
+    with pytest.raises(ValueError, match=r"n = 4, seed 0\) solved different problems: their truths differ by up to 6e-08"):
+        results.aggregate([a, tmp_path / "b.nc"])

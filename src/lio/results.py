@@ -233,6 +233,27 @@ def check_same_settings(runs: list[xr.Dataset], names: list[str]) -> None:
             )
 
 
+def check_same_problems(runs: list[xr.Dataset], names: list[str]) -> None:
+    """Refuse runs of one (n, seed) whose hidden truths differ: every method must have solved
+    the same problems, bit for bit, or "better than BFGS" compares different problems. This
+    happens when a method is re-recorded beside older runs (``lio.paper.record --unpack``)
+    after the problem sampler changed."""
+    first: dict[tuple[int, int], tuple[np.ndarray, str]] = {}
+    for run, name in zip(runs, names):
+        key = (int(run.attrs["n"]), int(run.attrs["seed"]))
+        truth = run["truth"].values
+        if key not in first:
+            first[key] = (truth, name)
+        elif not np.array_equal(truth, first[key][0], equal_nan=True):
+            difference = float(np.nanmax(np.abs(truth - first[key][0]))) if truth.shape == first[key][0].shape else np.inf
+            raise ValueError(
+                f"aggregate: {name} and {first[key][1]} (n = {key[0]}, seed {key[1]}) solved "
+                f"different problems: their truths differ by up to {difference:.3g}. Every "
+                "method of a table must run on the same problem sets; rerun the older runs "
+                "with the current sampler (snakemake --forcerun solve)."
+            )
+
+
 def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -> xr.Dataset:
     """Stack run files into one dataset with dims solver x n x seed x example.
 
@@ -247,6 +268,7 @@ def aggregate(paths: Iterable[str | Path], allow_mixed_settings: bool = False) -
         raise ValueError("aggregate: no run files given; expected at least one result.nc.")
     if not allow_mixed_settings:
         check_same_settings(runs, paths)
+    check_same_problems(runs, paths)
     methods = sorted({r.attrs["method"] for r in runs}, key=_method_order)
     ns = sorted({int(r.attrs["n"]) for r in runs})
     seeds = sorted({int(r.attrs["seed"]) for r in runs})

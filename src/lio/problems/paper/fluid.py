@@ -5,9 +5,9 @@ cells over ``[0, size]^2`` with static solid obstacles, closed (free-slip) or pe
 boundaries, semi-Lagrangian (or MacCormack) advection, explicit viscosity, and a pressure
 projection solved by a precomputed dense inverse or matrix-free by conjugate gradients; both
 differentiate through the linear solve (no unrolled iterations in reverse mode). Advection's
-reverse mode recomputes its step and, while the back-traces stay within a cell, sums shifted
-copies instead of scatter-adding (``MACGrid.advect``): the same numbers, and half the CPU
-gradient time of a vmapped rollout (n = 128; benchmarks/navier_stokes_parts.py).
+reverse mode recomputes its step and, in vmapped batches whose back-traces stay within a cell,
+sums shifted copies instead of scatter-adding (``MACGrid.advect``): the same numbers, and half
+the CPU gradient time of a vmapped rollout (n = 128; benchmarks/navier_stokes_parts.py).
 
 Layout: every field is an ``(resolution, resolution)`` array indexed ``[row j (y), column i
 (x)]``. ``u[j, i]`` lives on the *left* face of cell (i, j), at ``(i dx, (j + 1/2) dx)``;
@@ -350,8 +350,9 @@ class MACGrid:
         the step is rematerialised (``jax.checkpoint``): its forward pass is cheap, and
         recomputing it saves storing ~40 arrays per step for the backward pass. And with
         ``stencil = r > 0`` the back-traces' cotangents reach the field as a sum of shifted
-        copies instead of a scatter-add, where every back-trace stays within ``r`` cells
-        (see ``_bilinear``; 0: always scatter).
+        copies instead of a scatter-add, in a vmapped batch of at least ``SHIFTED_MIN_BATCH``
+        examples whose back-traces all stay within ``r`` cells (see ``_bilinear``; 0: always
+        scatter).
         """
         if scheme not in ("semi_lagrangian", "maccormack"):
             raise ValueError(

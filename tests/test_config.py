@@ -1,5 +1,7 @@
 """Bad configs stop the workflow before any job, with a message naming the key."""
 
+import re
+
 import pytest
 
 from tests.workflow_helpers import scratch_copy, snakemake
@@ -28,6 +30,8 @@ BAD_CONFIGS = [
     ("misspelt experiment key", {"experiments": {WP: {"seed": [0]}}},
      "Additional properties are not allowed ('seed' was unexpected)"),
     ("zero n", {"experiments": {WP: {"ns": [0]}}}, "0 is less than the minimum of 1"),
+    ("only an unknown method", {"only_methods": ["reparametrized"]},
+     "only_methods: ['reparametrized'] are not registered methods; expected some of ['bfgs'"),
     ("duplicate n", {"experiments": {WP: {"ns": [4, 4]}}}, "has non-unique elements"),
     ("negative seed", {"experiments": {WP: {"seeds": [-1]}}}, "-1 is less than the minimum of 0"),
     ("n not an integer", {"experiments": {WP: {"ns": [4.5]}}}, "4.5 is not of type 'integer'"),
@@ -107,6 +111,22 @@ def test_an_experiment_may_choose_its_own_bfgs_solver(workdir):
     result = snakemake(workdir, "-n", "--cores", "1", config=override)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "solve" in result.stdout and "Job stats" in result.stdout
+
+
+def test_only_methods_runs_just_those_methods_and_bfgs(workdir):
+    """A machine that affords some methods records just those: their runs, BFGS's, and no other."""
+    from tests.workflow_helpers import ROOT
+
+    result = snakemake(
+        workdir, "-n", "--cores", "1", "--config", "only_methods=[diffusion]",
+        configfile=ROOT / "tests/data/tiny.yaml",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    solved = set(re.findall(r"wildcards: problem=(\w+), method=(\w+)", result.stdout))
+    assert {method for _, method in solved} == {"bfgs", "diffusion"}, solved
+    # Every experiment keeps its BFGS reference; billiards, which has no prior, keeps only that.
+    assert ("billiards", "bfgs") in solved and ("billiards", "diffusion") not in solved
+    assert ("wavepacket", "diffusion") in solved
 
 
 MISSING_BLOCKS = [

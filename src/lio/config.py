@@ -28,6 +28,44 @@ def restore_booleans(config: dict[str, Any]) -> None:
             compute["gpu"] = spelled == "true"
 
 
+def restrict_methods(config: dict[str, Any]) -> list[str]:
+    """Keep only the methods ``only_methods`` names (and BFGS, the reference), in place.
+
+    ``snakemake --config 'only_methods=[supervised]'`` then runs, aggregates and tabulates just
+    those methods of every experiment that configures them (its studies and observation axes
+    included), e.g. to record the methods a machine can afford. Returns problems as
+    ``key: what is wrong`` messages ([] if none); unset, nothing changes.
+    """
+    only = config.get("only_methods")
+    if only is None:
+        return []
+    unknown = [name for name in only if name not in METHODS]
+    if unknown:
+        return [
+            f"only_methods: {unknown} are not registered methods; expected some of "
+            f"{sorted(METHODS)}, e.g. --config 'only_methods=[reparameterized]'"
+        ]
+    keep = set(only) | {"bfgs"}
+    for block in (config.get("experiments") or {}).values():
+        methods = block.get("methods")
+        if isinstance(methods, dict):
+            block["methods"] = {name: options for name, options in methods.items() if name in keep}
+        axis = block.get("observations")
+        if isinstance(axis, dict) and "methods" in axis:
+            axis["methods"] = [name for name in axis["methods"] if name in keep]
+    kept_studies = []
+    for study in config.get("studies") or []:
+        setting = str(study.get("setting", "")).split(".")
+        if setting[0] == "methods" and len(setting) > 1 and setting[1] not in keep:
+            continue  # a study of a dropped method's setting
+        if "methods" in study:
+            study["methods"] = [name for name in study["methods"] if name in keep]
+        kept_studies.append(study)
+    if "studies" in config:
+        config["studies"] = kept_studies
+    return []
+
+
 def problems_in(config: dict[str, Any]) -> list[str]:
     """Every problem of a schema-valid config, as ``key: what is wrong`` messages ([] if none).
 

@@ -13,13 +13,14 @@ CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
 
 from lio import calibration, observations, studies
-from lio.config import problems_in, restore_booleans
+from lio.config import problems_in, restore_booleans, restrict_methods
 from lio.jobenv import gpu_count, put_first_on_pythonpath
 
 put_first_on_pythonpath(CHECKOUT_SRC)
 
 restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
 validate(config, "../schemas/config.schema.yaml")
+_method_problems = restrict_methods(config)  # only_methods: the rest of the file sees just those
 STUDIES = studies.studies_in(config)
 AXES = observations.axes_in(config)
 # Every experiment a job can run: the config's, one per value of each sensitivity study
@@ -27,7 +28,8 @@ AXES = observations.axes_in(config)
 # (<experiment>/amount<value>, lio.observations), which the same rules sample, solve and aggregate.
 STUDY_EXPERIMENTS = studies.derived_experiments(config)
 _config_problems = (
-    problems_in(config)
+    _method_problems
+    + problems_in(config)
     + calibration.problems_in(config)
     + studies.problems_in(config)
     + observations.problems_in(config)

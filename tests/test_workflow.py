@@ -173,3 +173,17 @@ def test_the_observation_axis_runs_every_amount_and_tabulates_quality_against_it
     assert "\\lioCtTitle, projection angles from 8 (most observed) to 4 (fewest)" in section
     assert "includegraphics" in section and "tab:amounts-ct" in section
     assert table["git_sha"].notna().all()  # every row names its runs' commits, which publishing checks
+
+
+def test_the_basins_check_runs_per_experiment_and_reaches_the_report(finished):
+    import json
+
+    record = json.loads((finished / "results/wavepacket/basins.json").read_text())
+    assert record["starts"] == 2 and 0.0 <= record["stuck"] <= 1.0
+    assert len(record["examples"]["stuck"]) == 4  # tiny's calibration set: n = 4, one seed
+    assert record["git_sha"]  # provenance
+    table = (finished / "results/paper/generated/basins.tex").read_text()
+    for title in (r"\lioWavepacketTitle", r"\lioNavierStokesTitle"):
+        assert title in table
+    assert r"\lioCtTitle" not in table  # CT has no basins block
+    assert "another start" in (finished / "results/paper/generated/observations.tex").read_text()

@@ -39,3 +39,32 @@ rule calibration_table:
         "../envs/lio.yaml"
     script:
         "../scripts/calibration_table.py"
+
+
+# Is BFGS stuck? (lio.basins) BFGS from the prior mean against BFGS from the truth and from
+# random starts in the prior's box, on the calibration sets: the share where a better optimum
+# exists bounds Table 2's "better" column. Only experiments with a `basins` block.
+rule basins:
+    input:
+        calibration_data,
+    output:
+        "results/{problem}/basins.json",
+    log:
+        "results/logs/{problem}/basins.log",
+    benchmark:
+        "results/benchmarks/{problem}/basins.tsv"
+    params:
+        problem=problem_params,
+        basins=lambda w: canonical(BLOCKS[w.problem].get("basins") or {}),
+        bfgs=lambda w: canonical(studies.bfgs_record(studies.bfgs_options(config, BLOCKS[w.problem]))),
+        comparison=canonical({k: config["comparison"][k] for k in ("rtol", "atol")}),
+        code=COMPUTE_CODE,
+    resources:
+        gpu=solve_gpu,
+        mem_mb=calibration_mem_mb,
+        runtime=lambda w: 10 * solve_runtime({"n": calibration.settings(config, w.problem)["n"]}),
+    threads: COMPUTE.get("threads", 1)
+    conda:
+        solve_env
+    script:
+        "../scripts/basins.py"

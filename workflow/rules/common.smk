@@ -130,6 +130,7 @@ def all_targets():
         )
     targets += study_targets()
     targets += observation_targets()
+    targets += [f"results/{e}/basins.json" for e in PAPER.basins_experiments]
     if PUBLISH:
         targets += record_targets()
     return targets + PAPER.targets()
@@ -174,6 +175,7 @@ def record_targets():
     targets += RECORD.record_calibration_files
     targets += RECORD.record_study_files
     targets += RECORD.record_observation_files
+    targets += RECORD.record_basins_files
     if RECORD.record_calibration_files:
         targets += ["paper/data/calibration.csv", "paper/data/calibration.md"]
     for problem in EXPERIMENTS:

@@ -37,6 +37,7 @@ rule paper_generated:
         calibration=PAPER.calibration,
         studies=PAPER.study_tables,
         observations=PAPER.observation_tables,
+        basins=PAPER.basins,
         reference="paper/reference.yaml",
     output:
         numbers=PAPER.generated("numbers.tex"),
@@ -55,6 +56,7 @@ rule paper_generated:
         pinning=PAPER.generated("pinning.tex"),
         imaging=PAPER.generated("imaging.tex"),
         amounts=PAPER.generated("amounts.tex"),
+        basins=PAPER.generated("basins.tex"),
     log:
         "results/logs/paper/generated.log",
     params:

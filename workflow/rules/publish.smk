@@ -12,6 +12,7 @@ if not FROM_RECORD:
         publish,
         publish_aggregate,
         publish_calibration,
+        publish_basins,
         publish_benchmarks,
         publish_figure,
         publish_study_table,
@@ -45,6 +46,18 @@ if not FROM_RECORD:
             "paper/data/calibration/{problem}/{method}.json",
         log:
             "results/logs/{problem}/publish_calibration_{method}.log",
+        conda:
+            "../envs/lio.yaml"
+        script:
+            "../scripts/publish.py"
+
+    rule publish_basins:
+        input:
+            "results/{problem}/basins.json",
+        output:
+            "paper/data/basins/{problem}.json",
+        log:
+            "results/logs/{problem}/publish_basins.log",
         conda:
             "../envs/lio.yaml"
         script:

@@ -18,4 +18,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
         inputs.calibration[0] if inputs.calibration else None,
         list(inputs.studies),
         list(inputs.observations),
+        list(inputs.basins),
     )

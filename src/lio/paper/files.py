@@ -44,6 +44,7 @@ class Layout:
     studies: tuple[str, ...] = ()  # sensitivity studies (lio.studies) the report shows
     axes: tuple[str, ...] = ()  # observation-amount axes (lio.observations) the report shows
     configured_axes: tuple[str, ...] = ()  # the config's axes, shown or not (the report names those missing)
+    basins_experiments: tuple[str, ...] = ()  # experiments with a basins check (lio.basins) the report shows
 
     @property
     def calibrated(self) -> bool:
@@ -161,6 +162,18 @@ class Layout:
         ]
 
     @property
+    def basins(self) -> list[str]:
+        """The basins checks (lio.basins) the report reads."""
+        if self.record:
+            return [f"paper/data/basins/{e}.json" for e in self.basins_experiments]
+        return [f"results/{e}/basins.json" for e in self.basins_experiments]
+
+    @property
+    def record_basins_files(self) -> list[str]:
+        """What `snakemake publish` writes of the basins checks."""
+        return [f"paper/data/basins/{e}.json" for e in self.basins_experiments]
+
+    @property
     def sections(self) -> list[str]:
         """Hand-written descriptions paper/experiments/{experiment}.tex (optional)."""
         return [
@@ -191,6 +204,7 @@ class Layout:
             "pinning",
             "imaging",
             "amounts",
+            "basins",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 
@@ -250,6 +264,11 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
     axes = configured_axes
     if from_record:  # the axes the committed record holds (one written before them has none)
         axes = [a for a in axes if Path(f"paper/data/observations/{a}.csv").exists()]
+    from lio.basins import starts_of
+
+    basins = [e for e in experiments if starts_of(config["experiments"][e]) > 0]
+    if from_record:  # the checks the committed record holds (one written before them has none)
+        basins = [e for e in basins if Path(f"paper/data/basins/{e}.json").exists()]
     return Layout(
         experiments=tuple(experiments),
         runs=runs,
@@ -265,6 +284,7 @@ def layout(config: dict[str, Any], publishing: bool | None = None) -> Layout:
         studies=tuple(studies),
         axes=tuple(axes),
         configured_axes=tuple(configured_axes),
+        basins_experiments=tuple(basins),
     )
 
 

@@ -384,10 +384,12 @@ def deviations_tabular(
     reference: dict[str, Any],
     trials: pd.DataFrame | None,
     points: float = DEVIATION_POINTS,
+    basins: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """The refined better-than-BFGS fractions more than ``points`` from the paper's, each with
-    what was measured in those runs: the method's training health next to BFGS's, and the
-    learning rate it trained at (calibrated, or the config's)."""
+    what was measured in those runs: the method's training health next to BFGS's, the
+    learning rate it trained at (calibrated, or the config's), and the share of calibration
+    problems where BFGS is stuck (``lio.basins``: the bound on "better"; -- without one)."""
     if not set(HEALTH_COLUMNS) <= set(table.columns):
         return "The results this report reads carry no training health; rerun the sweep.\n"
     rows = []
@@ -418,19 +420,45 @@ def deviations_tabular(
                 pair("in_basin", lambda v: f"{100 * v:.0f}"),
                 f"{int(own.degenerate)}/{int(own.groups)}",
                 rate,
+                f"{100 * basins[experiment]['stuck']:.0f}" if experiment in (basins or {}) else "--",
             ])
     if not rows:
         return f"Every refined better-fraction lies within {points:g} points of the paper's.\n"
     lines = [
-        r"\begin{tabular}{llrrrrrrrr}",
+        r"\begin{tabular}{llrrrrrrrrr}",
         r"\toprule",
-        r"experiment & method & ours \% & paper \% & $\Delta$ & pinned \% & error (vs BFGS) & basin \% (vs BFGS) & degen. & rate \\",
+        r"experiment & method & ours \% & paper \% & $\Delta$ & pinned \% & error (vs BFGS) & basin \% (vs BFGS) & degen. & rate & BFGS stuck \% \\",
         r"\midrule",
         *(" & ".join(cells) + r" \\" for cells in rows),
         r"\bottomrule",
         r"\end{tabular}",
         "",
     ]
+    return "\n".join(lines)
+
+
+def basins_tabular(basins: dict[str, dict[str, Any]], experiments: Sequence[str]) -> str:
+    """Experiment rows of the basins check (``lio.basins``): how often BFGS from the prior mean
+    is stuck, i.e. another start reaches a lower optimum."""
+    rows = [e for e in experiments if e in basins]
+    if not rows:
+        return "No experiment of these results has a basins check (\\texttt{basins} in its config block).\n"
+    lines = [
+        r"\begin{tabular}{lrrrrrr}",
+        r"\toprule",
+        r"experiment & problems & stuck \% & truth's start lower \% & in basin \% & iterations (median, max) & optima reached \\",
+        r"\midrule",
+    ]
+    for experiment in rows:
+        record = basins[experiment]
+        problems = sum(int(s["n"]) for s in record["sets"])
+        lines.append(
+            f"{macro(experiment, 'Title')} & {problems} & {100 * record['stuck']:.0f} & "
+            f"{100 * record['truth_start_lower']:.0f} & {100 * record['in_basin']:.0f} & "
+            f"{record['iterations_median']:.0f}, {record['iterations_max']} & "
+            f"{record['distinct_optima_median']:.0f} \\\\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 
 
@@ -659,10 +687,12 @@ def write_generated(
     calibration_path: str | None = None,
     study_paths: Sequence[str] = (),
     observation_paths: Sequence[str] = (),
+    basins_paths: Sequence[str] = (),
 ) -> None:
     """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections, summary, the
     sensitivity section (from the study tables) and the decreasing-observations section (from
     the observation axes' tables)."""
+    from lio import basins as basins_check
     from lio.paper import amounts as observation_amounts
     from lio.paper.sensitivity import read_tables, sensitivity_section
     from lio.paper.imaging import imaging_tabular
@@ -681,6 +711,7 @@ def write_generated(
     jobs = pd.read_csv(benchmarks_path) if benchmarks_path else None
     costs = cost_table(aggregates, jobs)
     trials = pd.read_csv(calibration_path) if calibration_path else None
+    basins = basins_check.read(basins_paths)
     reference = load_reference(reference_path)
     source = "the record of the full sweep (paper/data)" if layout.record else "this run (results/)"
     panels = layout.figures
@@ -700,14 +731,17 @@ def write_generated(
                                  config["experiments"][e].get("params")) for e in experiments},
                 summary_config(config),
                 aggregates,
+                basins,
             ),
             {e: macro(e, "Title") for e in experiments},
         ),
         "calibration": calibration_tabular(calibration.rows_of(trials, "learning_rate"), experiments),
         "guidance": guidance_tabular(calibration.rows_of(trials, "guidance"), experiments),
         "deviations": deviations_tabular(
-            full_table, experiments, reference, calibration.rows_of(trials, "learning_rate")
+            full_table, experiments, reference, calibration.rows_of(trials, "learning_rate"),
+            basins=basins,
         ),
+        "basins": basins_tabular(basins, experiments),
         "experiments": experiment_sections(
             experiments, figures, layout.directory,
             {e: list(dict.fromkeys(table[table["experiment"] == e]["method"])) for e in experiments},

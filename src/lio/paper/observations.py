@@ -151,10 +151,25 @@ STATEMENTS: dict[str, list[tuple[str, str, Check]]] = {
 }
 
 
+# problem registry name -> the paper's statement that the basins check (lio.basins) tests
+STUCK_STATEMENTS: dict[str, str] = {
+    "wavepacket": "Iterative optimizers like BFGS get stuck in local minima quickly on this task",
+    "navier_stokes": "many examples get stuck in local optima",
+}
+STUCK_MEASURED = (
+    "BFGS from the prior mean, calibration sets: share where another start (the truth or one of "
+    "{starts} random ones) reaches a lower optimum"
+)
+
+
 def observations(
-    problems: dict[str, Problem], kinds: dict[str, str], aggregates: dict[str, xr.Dataset]
+    problems: dict[str, Problem],
+    kinds: dict[str, str],
+    aggregates: dict[str, xr.Dataset],
+    basins: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """One row per (experiment, statement): the quote, what is measured, our number."""
+    """One row per (experiment, statement): the quote, what is measured, our number.
+    ``basins``: experiment -> its basins record, for the statements about BFGS getting stuck."""
     rows = []
     for experiment, aggregate in aggregates.items():
         for quote, measured, check in STATEMENTS.get(kinds[experiment], []):
@@ -163,6 +178,14 @@ def observations(
             except (KeyError, ValueError):  # a method absent from this sweep
                 ours = "--"
             rows.append({"experiment": experiment, "paper": quote, "measured": measured, "ours": ours})
+        record = (basins or {}).get(experiment)
+        if record is not None and kinds[experiment] in STUCK_STATEMENTS:
+            rows.append({
+                "experiment": experiment,
+                "paper": STUCK_STATEMENTS[kinds[experiment]],
+                "measured": STUCK_MEASURED.format(starts=record["starts"]),
+                "ours": _percent(record["stuck"]),
+            })
     return pd.DataFrame(rows, columns=["experiment", "paper", "measured", "ours"])
 
 

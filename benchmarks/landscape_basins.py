@@ -2,7 +2,8 @@
 
 Per experiment (and per variant of its constants), on problem sets of seeds outside the sweep's,
 BFGS runs from the prior mean (the baseline's start), from ``--starts`` points drawn uniformly in
-the prior box, and from the hidden truth. An example is **stuck** when some other start reaches
+the prior box, and from the hidden truth (``lio.basins.multistart``, as the workflow's ``basins``
+rule runs it on the calibration sets). An example is **stuck** when some other start reaches
 a loss lower than the baseline's by more than the comparison's tolerance (``comparison.rtol`` and
 ``atol``): a better optimum exists that BFGS from the prior mean missed. No method refined by BFGS
 can be "better than BFGS" on an example where BFGS is not stuck, other than by round-off, so the
@@ -26,15 +27,13 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import yaml
 from common import load_config, write
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lio import experiment  # noqa: E402
-from lio.methods.bfgs import bfgs_on_problems  # noqa: E402
+from lio import basins, experiment  # noqa: E402
 from lio.provenance import device, provenance  # noqa: E402
 
 
@@ -63,59 +62,24 @@ def _split_top_level(text: str) -> list[str]:
     return parts + [current] if current else parts
 
 
-def repeat_set(problems, times: int):
-    return jax.tree.map(lambda leaf: jnp.concatenate([leaf] * times), problems)
-
-
 def measure(config: dict, name: str, n: int, seed: int, starts: int) -> dict:
     problem = experiment.problem_of(config, name)
-    settings = experiment.bfgs_settings(config, name)
     key_problems, _, _ = experiment.keys(seed, n)
     problems = problem.sample(key_problems, n)
-    truth = jnp.asarray(problems.solution)
-    lower, upper = (jnp.asarray(b, truth.dtype) for b in problem.bounds)
-    uniform = jax.random.uniform(
-        jax.random.PRNGKey(seed + 7919), (starts, n, truth.shape[-1]), truth.dtype
-    )
-    y0 = jnp.concatenate(
-        [jnp.broadcast_to(problem.prior_mean.astype(truth.dtype), truth.shape), truth]
-        + list(lower + uniform * (upper - lower))
-    )
     begin = time.perf_counter()
-    outcome, _ = bfgs_on_problems(problem, repeat_set(problems, starts + 2), y0, settings)
-    seconds = time.perf_counter() - begin
-    loss = np.asarray(outcome.loss).reshape(starts + 2, n)
-    iterations = np.asarray(outcome.iterations).reshape(starts + 2, n)[0]
-    from_mean, from_truth, others = loss[0], loss[1], loss[1:]
-    rtol, atol = config["comparison"]["rtol"], config["comparison"]["atol"]
-    margin = atol + rtol * np.abs(from_mean)
-    best = np.nanmin(others, axis=0)
-    stuck = best < from_mean - margin
-    optima = [
-        len(_distinct(np.sort(column[np.isfinite(column)]), rtol, atol)) for column in loss.T
-    ]
-    solution = np.asarray(outcome.solution)[:n]
+    found = basins.multistart(
+        problem, problems, experiment.bfgs_settings(config, name), starts,
+        jax.random.fold_in(jax.random.PRNGKey(seed), 7919),
+        config["comparison"]["rtol"], config["comparison"]["atol"],
+    )
     return {
         "seed": seed,
         "n": n,
-        "stuck": float(np.mean(stuck)),
-        "truth_start_lower": float(np.mean(from_truth < from_mean - margin)),
-        "in_basin": float(np.mean(problem.in_basin(solution, np.asarray(truth)))),
-        "iterations_median": float(np.median(iterations)),
-        "iterations_max": int(np.max(iterations)),
-        "distinct_optima_median": float(np.median(optima)),
-        "loss_from_mean": float(np.mean(from_mean)),
-        "loss_best": float(np.mean(best)),
-        "seconds": seconds,
+        **basins.summarize(found),
+        "loss_from_mean": float(np.mean(found["loss_from_mean"])),
+        "loss_best": float(np.mean(found["loss_best"])),
+        "seconds": time.perf_counter() - begin,
     }
-
-
-def _distinct(sorted_losses: np.ndarray, rtol: float, atol: float) -> list[float]:
-    values: list[float] = []
-    for value in sorted_losses:
-        if not values or value > values[-1] + atol + rtol * abs(values[-1]):
-            values.append(float(value))
-    return values
 
 
 def main() -> None:

@@ -663,7 +663,7 @@ def summary(table: pd.DataFrame, experiments: Sequence[str], reference: dict[str
     inside = verdicts["inside"]
     sentences = [
         f"Of the {compared} refined better-than-BFGS fractions that the paper publishes for our "
-        f"experiments, {len(inside)} lie inside our {macro('Confidence')}\\,\\% interval"
+        f"experiments, {len(inside)} {'lies' if len(inside) == 1 else 'lie'} inside our {macro('Confidence')}\\,\\% interval"
         + (f" ({'; '.join(inside)})." if inside else ".")
     ]
     for verdict in ("below", "above"):

@@ -1,7 +1,7 @@
 """Full-sweep cost on this machine, extrapolated from one measured job per (experiment, method, n).
 
     python benchmarks/sweep_estimate.py [--configfile ...] [--experiments ...] [--ns 2 16 256]
-        [--steps 50] [--cores 2] [--jobs 1] [--out FILE]
+        [--steps 50] [--cores 2] [--jobs 1] [--only-methods reparameterized ...] [--out FILE]
 
 Each job is the workflow's own ``lio.experiment.solve`` (seed 0), run in a fresh process with
 one XLA thread, as a ``snakemake --cores N`` job runs, and with its training shortened to
@@ -39,6 +39,7 @@ import yaml
 from common import load_config, write
 
 from lio import observations
+from lio.config import restrict_methods
 from lio.provenance import device, provenance
 
 JOB = """
@@ -178,11 +179,17 @@ def main() -> None:
                         help="cores the estimated sweep runs on (default: this machine's)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="measured jobs run at once (timings are then as under load)")
+    parser.add_argument("--only-methods", nargs="*", default=None,
+                        help="cost only these methods (and BFGS), as the workflow's only_methods")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     if args.steps < 2:
         raise SystemExit(f"--steps must be >= 2 (one to compile, one to time), got {args.steps}.")
     config = load_config(args.configfile)
+    if args.only_methods is not None:
+        problems = restrict_methods({**config, "only_methods": args.only_methods})
+        if problems:
+            raise SystemExit("\n".join(problems))
     experiments = args.experiments or list(config["experiments"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,10 +29,6 @@ if TYPE_CHECKING:  # jax is imported where used: the workflow reads starts_of wh
 
     from lio.problems.base import Problem, ProblemSet
 
-SUMMARY = ("stuck", "truth_start_lower", "in_basin", "iterations_median", "iterations_max",
-           "distinct_optima_median")
-
-
 def starts_of(block: dict[str, Any]) -> int:
     """The random starts an experiment block asks for (0: no basins check)."""
     return int((block.get("basins") or {}).get("starts", 0))
@@ -122,9 +118,10 @@ def measure(config: dict[str, Any], experiment: str, data_paths: list[str], out_
         part = multistart(problem, problems, settings, starts, key,
                           comparison["rtol"], comparison["atol"])
         parts.append(part)
-        sets.append({"seed": seed, "n": n, **summarize(part)})
+        summary = summarize(part)
+        sets.append({"seed": seed, "n": n, **summary})
         print(f"[basins {experiment}] seed {seed}, n {n}, {starts} random starts: "
-              + ", ".join(f"{k} {v:.3g}" for k, v in sets[-1].items() if k in SUMMARY), flush=True)
+              + ", ".join(f"{k} {v:.3g}" for k, v in summary.items()), flush=True)
     examples = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     record = {
         "experiment": experiment,

@@ -259,7 +259,7 @@ def test_tables_and_summary_name_every_method_and_the_papers_values():
     assert "\\lioWavepacketSupervisedPaperBetter" in refined
     assert "Paper" not in comparison_tabular(table, "unrefined", ["wavepacket"], None)
     text = summary(table, ["wavepacket"], REFERENCE)
-    assert "Of the 3 refined" in text and "1 lie inside" in text
+    assert "Of the 3 refined" in text and "1 lies inside" in text
     assert "below our interval for 1: \\lioWavepacketTitle{} / neural adjoint" in text
     assert "above our interval for 1: \\lioWavepacketTitle{} / supervised" in text
 

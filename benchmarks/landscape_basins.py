@@ -51,9 +51,13 @@ def parse_variant(text: str) -> dict:
 
 
 def _split_top_level(text: str) -> list[str]:
+    """Split at the commas outside brackets: ``a=[1, 2],b=3`` -> ["a=[1, 2]", "b=3"]."""
     parts, depth, current = [], 0, ""
     for char in text:
-        depth += char in "[{" and 1 or (char in "]}" and -1 or 0)
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
         if char == "," and depth == 0:
             parts.append(current)
             current = ""

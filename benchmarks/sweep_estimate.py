@@ -187,7 +187,9 @@ def main() -> None:
         raise SystemExit(f"--steps must be >= 2 (one to compile, one to time), got {args.steps}.")
     config = load_config(args.configfile)
     if args.only_methods is not None:
-        problems = restrict_methods({**config, "only_methods": args.only_methods})
+        config["only_methods"] = args.only_methods
+        problems = restrict_methods(config)  # in place, as the workflow does
+        del config["only_methods"]
         if problems:
             raise SystemExit("\n".join(problems))
     experiments = args.experiments or list(config["experiments"])

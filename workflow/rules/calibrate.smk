@@ -56,7 +56,7 @@ rule basins:
     params:
         problem=problem_params,
         basins=lambda w: canonical(BLOCKS[w.problem].get("basins") or {}),
-        bfgs=lambda w: canonical(studies.bfgs_record(studies.bfgs_options(config, BLOCKS[w.problem]))),
+        bfgs=lambda w: canonical(bfgs_params(w)),
         comparison=canonical({k: config["comparison"][k] for k in ("rtol", "atol")}),
         code=COMPUTE_CODE,
     resources:

@@ -252,12 +252,17 @@ def problem_params(wildcards):
     return canonical({"problem": block["problem"], "params": block.get("params", {})})
 
 
+def bfgs_params(wildcards):
+    """The experiment's BFGS settings that determine a result (baseline, refinement, basins)."""
+    return studies.bfgs_record(studies.bfgs_options(config, BLOCKS[wildcards.problem]))
+
+
 def method_params(wildcards):
     """What determines one run: changing it reruns exactly the affected solve jobs."""
     return canonical(
         {
             "options": BLOCKS[wildcards.problem]["methods"][wildcards.method] or {},
-            "bfgs": studies.bfgs_record(studies.bfgs_options(config, BLOCKS[wildcards.problem])),
+            "bfgs": bfgs_params(wildcards),
         }
     )
 

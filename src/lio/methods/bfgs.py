@@ -259,6 +259,12 @@ def minimize_batch(
         target = jnp.broadcast_to(jnp.asarray(target, y0.dtype), y0.shape[:1])
         solve = lambda y, a, t: _minimize_one(objective, y, a, settings, monitor, t)  # noqa: E731
         inputs = (y0, args, target)
+    if settings.batch_size == 1:
+        # A plain loop over the examples, not ``lax.map``'s vmap over batches of one: unbatched,
+        # the line search's conditionals stay real branches (a batched predicate turns a cond
+        # into a select that runs both sides, e.g. the gradient of every rejected trial step).
+        # The fluid, n = 4 on one CPU thread: 3.3 s -> 2.3 s, same iterates to round-off.
+        return jax.lax.map(lambda ya: solve(*ya), inputs)
     if 0 < settings.batch_size < y0.shape[0]:
         return jax.lax.map(lambda ya: solve(*ya), inputs, batch_size=settings.batch_size)
     return jax.vmap(solve)(*inputs)

@@ -103,15 +103,18 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     config = load_config(args.configfile)
-    settings = bfgs_settings(config)
     numbers = {"device": device(), "experiments": {}}
     for experiment in args.experiments or list(config["experiments"]):
+        # The experiment's own settings, as its workflow jobs run them (e.g. the fluid's
+        # per-platform batch size), not the global block alone.
+        settings = bfgs_settings(config, experiment)
         problem = problem_of(config, experiment)
         problems = problem.sample(jax.random.PRNGKey(0), args.n)
         print(f"[{experiment}] n = {args.n} ...", flush=True)
-        numbers["experiments"][experiment] = compare(
-            problem, problems, settings, args.scipy_examples, args.repeats, args.scipy_gtol
-        )
+        numbers["experiments"][experiment] = {
+            "bfgs_batch_size": settings.batch_size,
+            **compare(problem, problems, settings, args.scipy_examples, args.repeats, args.scipy_gtol),
+        }
         print(numbers["experiments"][experiment], flush=True)
     numbers["provenance"] = provenance({"configfiles": args.configfile})
     write(numbers, "bfgs_vs_scipy", args.out)

@@ -17,7 +17,16 @@ def test_settled_allows_a_falling_loss_and_rejects_a_rising_or_nonfinite_one():
     assert not calibration.settled(np.r_[np.linspace(10.0, 1.0, 95), np.full(6, 1.2)], 0.1, 0.05)
     oscillating = 1.0 + 0.2 * (np.arange(101) % 2)
     assert not calibration.settled(oscillating, 0.1, 0.05)
-    assert not calibration.settled(np.array([3.0, np.nan, 1.0]), 0.1, 0.05)
+    # Training stopped on a non-finite loss: the curve ends in NaN.
+    assert not calibration.settled(np.array([3.0, 1.0, np.nan]), 0.1, 0.05)
+
+
+def test_settled_judges_a_curve_monitored_every_kth_step_by_its_monitored_values():
+    every_tenth = np.full(1001, np.nan)
+    every_tenth[::10] = np.linspace(10.0, 1.0, 101)
+    assert calibration.settled(every_tenth, 0.1, 0.05)
+    every_tenth[-1] = 1.2  # the final value rises above the window's minimum
+    assert not calibration.settled(every_tenth, 0.1, 0.05)
 
 
 def test_choose_takes_the_largest_rate_stable_on_every_seed():

@@ -38,6 +38,33 @@ def test_matches_a_plain_optax_loop(log_every):
     assert 0 < trained.step_time < trained.first_step_time <= trained.wall_time
 
 
+def test_a_separate_monitor_runs_every_kth_step_and_leaves_training_unchanged():
+    params = {"w": jnp.array([0.0, 1.0, -2.0])}
+    calls = []
+
+    def monitor(params, state, target):
+        jax.debug.callback(lambda: calls.append(1))  # runs only in the branch taken
+        return jnp.sum((params["w"] - target) ** 2) / 2
+
+    every = train(quadratic, params, None, TrainSettings(0.1, 23, 0), "test", jnp.full(3, 3.0))
+    thinned = train(
+        quadratic, params, None, TrainSettings(0.1, 23, 0, monitor_every=5), "test",
+        jnp.full(3, 3.0), monitor=monitor,
+    )
+    # Steps 0, 5, 10, 15, 20 and the final value are monitored, the rest are NaN.
+    monitored = np.isfinite(thinned.curve)
+    np.testing.assert_array_equal(np.flatnonzero(monitored), [0, 5, 10, 15, 20, 23])
+    np.testing.assert_allclose(thinned.curve[monitored], every.curve[monitored], rtol=1e-6)
+    assert len(calls) == 6
+    # The monitor only reads: the variables are those of training without it.
+    np.testing.assert_array_equal(thinned.params["w"], every.params["w"])
+
+
+def test_monitor_every_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="monitor_every must be an integer >= 1, got 0"):
+        TrainSettings(monitor_every=0)
+
+
 def test_divergence_keeps_the_last_finite_variables_and_nans_the_rest():
     # The loss turns non-finite once the counter in ``state`` reaches 64 (mid-block).
     def blows_up(params, state, data):

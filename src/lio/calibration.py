@@ -112,11 +112,16 @@ def setting(config: dict[str, Any], experiment: str, method: str) -> str | None:
 
 def settled(curve: np.ndarray, window: float, tolerance: float) -> bool:
     """Whether, over the curve's last ``window`` (a fraction of it), no value exceeds the running
-    minimum before it by more than ``tolerance`` of that minimum."""
+    minimum before it by more than ``tolerance`` of that minimum.
+
+    A curve monitored every k-th step (``training.monitor_every``) is NaN between: the window
+    holds its monitored values. A curve without a finite final value (training stopped on a
+    non-finite loss) never settled."""
     curve = np.asarray(curve, float)
-    if not np.all(np.isfinite(curve)):
+    if curve.size == 0 or not np.isfinite(curve[-1]):
         return False
-    tail = curve[int((1 - window) * (len(curve) - 1)) :]
+    steps = np.flatnonzero(np.isfinite(curve))
+    tail = curve[steps[steps >= int((1 - window) * (len(curve) - 1))]]
     running_min = np.minimum.accumulate(tail)
     return bool(np.all(tail - running_min <= tolerance * np.abs(running_min)))
 

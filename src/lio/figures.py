@@ -215,9 +215,10 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     for method in aggregate["solver"].values:
         curves = aggregate["curve"].sel({"solver": method, "n": n}).values  # seed x iteration
-        length = int(np.max(np.sum(np.isfinite(curves), axis=1)))
-        curves = curves[:, :length]
-        steps = np.arange(length)
+        # The monitored iterations: NaN pads shorter runs, and lies between the steps of a
+        # curve monitored every k-th step (training.monitor_every).
+        steps = np.flatnonzero(np.any(np.isfinite(curves), axis=0))
+        curves = curves[:, steps]
         mean, low, high = geometric_spread(curves, axis=0)
         color = _color(method)
         ax.plot(steps + 1, mean, color=color, lw=1.0, label=METHOD_LABELS.get(method, method))

@@ -31,11 +31,15 @@ class TrainSettings(struct.PyTreeNode):
         learning_rate: Adam step size (paper: decreased until training converges stably).
         steps: full-batch Adam steps.
         log_every: print progress every this many steps (0: never).
+        monitor_every: with a separate ``monitor`` (``train``), evaluate it before every this
+            many-th step and after the last (the curve is NaN between): for a monitored value
+            that costs a simulation of all problems, as supervised training's true L/n does.
     """
 
     learning_rate: float = struct.field(pytree_node=False, default=1e-3)
     steps: int = struct.field(pytree_node=False, default=1000)
     log_every: int = struct.field(pytree_node=False, default=100)
+    monitor_every: int = struct.field(pytree_node=False, default=1)
 
     def __post_init__(self):
         if not self.learning_rate > 0:
@@ -44,9 +48,17 @@ class TrainSettings(struct.PyTreeNode):
             )
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}.")
+        if isinstance(self.monitor_every, bool) or not isinstance(self.monitor_every, int) or (
+            self.monitor_every < 1
+        ):
+            raise ValueError(
+                f"monitor_every must be an integer >= 1, got {self.monitor_every!r}; 1 "
+                "monitors every step, 10 every tenth."
+            )
 
 
 LossFn = Callable[[Any, Any, Any], tuple[jax.Array, tuple[Any, jax.Array]]]
+MonitorFn = Callable[[Any, Any, Any], jax.Array]
 
 
 class Trained(NamedTuple):
@@ -71,6 +83,7 @@ def train(
     settings: TrainSettings,
     label: str,
     data: Any = None,
+    monitor: MonitorFn | None = None,
 ) -> Trained:
     """Minimise ``loss_fn`` with full-batch Adam.
 
@@ -85,6 +98,11 @@ def train(
             compiled step as an argument. ``loss_fn`` must not close over data-dependent
             arrays: closed-over arrays are baked into the compiled step as constants, so every
             seed would compile its own step instead of loading it from the cache.
+        monitor: ``(params, new_state, data) -> monitored``, recorded instead of
+            ``loss_fn``'s ``monitored`` (which is then ignored), before every
+            ``settings.monitor_every``-th step and after the last one, and NaN elsewhere in
+            the curve. It runs in a real branch of the compiled step, so unmonitored steps
+            do not pay for it. ``new_state`` is ``loss_fn``'s, as its ``monitored`` sees it.
 
     Returns:
         ``Trained``: params, final state, the curve of ``monitored`` before each step and after
@@ -97,11 +115,18 @@ def train(
     opt_state = optimizer.init(params)
 
     @jax.jit
-    def step(carry, data):
+    def step(carry, data, monitor_now):
         params, state, opt_state, good, frozen = carry
         (loss, (new_state, monitored)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             params, state, data
         )
+        if monitor is not None:
+            # An unbatched predicate: lax.cond runs one branch, so skipped steps cost nothing.
+            monitored = jax.lax.cond(
+                monitor_now,
+                lambda: jnp.asarray(monitor(params, new_state, data), jnp.float32),
+                lambda: jnp.asarray(jnp.nan, jnp.float32),
+            )
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
         # Decided on the device, so the host need not wait for every step's loss: a
         # non-finite loss freezes the variables and ``good`` keeps the last ones whose loss
@@ -127,7 +152,7 @@ def train(
     diverged = False
     start = time.perf_counter()
     for index in range(settings.steps):
-        carry, loss, monitored = step(carry, data)
+        carry, loss, monitored = step(carry, data, index % settings.monitor_every == 0)
         pending.append((loss, monitored))
         if index == 0:  # the one wait outside the checks: it times compilation
             jax.block_until_ready(loss)
@@ -149,14 +174,14 @@ def train(
             break
         curve[first : index + 1] = monitors
         if settings.log_every and ((index + 1) % settings.log_every == 0 or last):
-            _progress(label, index + 1, settings.steps, losses[-1], monitors[-1],
+            _progress(label, index + 1, settings.steps, losses[-1], _last_finite(monitors),
                       time.perf_counter() - start)
     loop_time = time.perf_counter() - start
     params, state, _, good, _ = carry
     if not diverged:
         # The final loss from one more (discarded) step: the step is compiled already, and its
         # ``good`` is the final variables if that loss is finite, the previous ones if not.
-        (_, _, _, good, _), loss, monitored = step(carry, data)
+        (_, _, _, good, _), loss, monitored = step(carry, data, True)
         curve[-1] = float(monitored)
         diverged = not math.isfinite(float(loss))
     if diverged:
@@ -173,6 +198,12 @@ def _progress(label: str, step: int, steps: int, loss, monitored, elapsed: float
         file=sys.stdout,
         flush=True,
     )
+
+
+def _last_finite(values: np.ndarray) -> float:
+    """The last finite value (the latest monitored one), NaN if there is none."""
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else float("nan")
 
 
 def tree_cast(tree: Any, dtype) -> Any:

@@ -72,11 +72,12 @@ def _settling_iteration(aggregate: xr.Dataset, method: str, tolerance: float = 0
     for n in aggregate["n"].values:
         for seed in aggregate["seed"].values:
             curve = aggregate["curve"].sel({"solver": method, "n": n, "seed": seed}).values
-            curve = curve[np.isfinite(curve)]
-            if curve.size < 2:
+            steps = np.flatnonzero(np.isfinite(curve))  # NaN between monitored steps, and padding
+            if steps.size < 2:
                 continue
+            curve = curve[steps]
             off = np.abs(curve - curve[-1]) > tolerance * abs(curve[-1])
-            found.append(int(np.max(np.flatnonzero(off))) + 1 if off.any() else 0)
+            found.append(int(steps[np.max(np.flatnonzero(off))]) + 1 if off.any() else 0)
     return float(np.median(found)) if found else float("nan")
 
 

@@ -556,8 +556,8 @@ class FlowSolver:
         order as ``num_steps`` calls of ``step``). A loop carry is stored once. Advected fields
         consumed within the body are not: XLA's CPU backend fuses the gathers that compute
         them into each of the viscosity's and divergence's shifted reads, and recomputes them
-        there (fluid, n = 128, one thread: rollout gradient 0.8 s -> 0.5 s;
-        benchmarks/navier_stokes_parts.py).
+        there (fluid, n = 128, one thread: rollout gradient 0.65 s -> 0.39 s;
+        benchmarks/results/navier_stokes_parts-cpu-rotated.json).
         """
         u, v, pressure = self.project(u, v, jnp.zeros_like(u))
         if num_steps == 0:

@@ -75,10 +75,10 @@ def test_a_saturating_rate_is_rejected_and_the_next_rung_chosen(tmp_path, capsys
     assert second["learning_rate"] == 1e-4 and second["stable"]
     assert record["chosen_learning_rate"] == 1e-4 and record["stable_rate_found"]
     assert calibration.read_learning_rate(out) == 1e-4
-    assert "lr 30 seed 1000: unstable" in capsys.readouterr().out
+    assert "n 8 lr 30 seed 1000: unstable" in capsys.readouterr().out
     frame = calibration.table([out])
     assert list(frame["chosen"]) == [False, True]
-    assert "| wavepacket | reparameterized | 0.0001 | 1000 |" in calibration.markdown(frame)
+    assert "| wavepacket | reparameterized | 8 | 0.0001 | 1000 |" in calibration.markdown(frame)
 
 
 def test_choose_lowest_takes_the_finite_value_of_lowest_median_loss():
@@ -165,3 +165,17 @@ def test_rates_and_guidance_share_one_table_and_the_report_splits_them(tmp_path)
     old = frame[frame["setting"] == "learning_rate"].drop(columns="setting")
     assert calibration.rows_of(old, "learning_rate") is old and calibration.rows_of(old, "guidance") is None
     assert "No guidance step was calibrated" in guidance_tabular(None, ["wavepacket"])
+
+
+def test_each_size_below_the_calibration_n_gets_its_own_rate():
+    """calibration.per_n: sizes below n are calibrated each; a solve takes the largest
+    calibrated size not above its n (the smallest below all), or the file's single rate."""
+    config = tiny_config()
+    config["calibration"]["per_n"] = True
+    config["experiments"]["wavepacket"]["ns"] = [2, 4, 8, 16]
+    assert calibration.sizes(config, "wavepacket") == [2, 4, 8]
+    config["calibration"]["per_n"] = False
+    assert calibration.sizes(config, "wavepacket") == [8]
+    record = {"chosen_learning_rate": 1e-3, "chosen_by_n": {"2": 1e-5, "4": 1e-4, "8": 1e-3}}
+    assert [calibration.chosen_for(record, n) for n in (1, 2, 3, 4, 8, 256)] == [1e-5, 1e-5, 1e-5, 1e-4, 1e-3, 1e-3]
+    assert calibration.chosen_for({"chosen_learning_rate": 3e-4}, 2) == 3e-4  # a file of one size

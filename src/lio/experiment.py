@@ -142,7 +142,7 @@ def solve_group(
     options = dict(block["methods"].get(method_name) or {})
     labels = [f"{experiment}/{method_name}/n{n}/seed{seed}" for seed in seeds]
     if calibration_path:
-        name, value = calibration.read_chosen(calibration_path)
+        name, value = calibration.read_chosen(calibration_path, n)
         if name == "learning_rate":
             options["training"] = {**options.get("training", {}), "learning_rate": value}
         else:
@@ -306,35 +306,45 @@ def calibrate(
                      results.dataset_to_problem_set(data, "training")))
     name = calibration.setting(config, experiment, method_name) or "learning_rate"
     if name != "learning_rate":
+        # A method's own setting is chosen at the calibration n only (not per n).
+        main_sets = [s for s in sets if s[1] == int(options["n"])] or sets
         return _calibrate_own_setting(
-            experiment, method_name, name, problem, base, settings, sets, options, out_path
+            experiment, method_name, name, problem, base, settings, main_sets, options, out_path
         )
     rates = [float(r) for r in options["learning_rates"]]
-    trials = []
-    for rate in rates:
-        training = {**base.get("training", {}), "learning_rate": rate}
-        method = make_method(method_name, {**base, "training": training}, settings)
-        for seed, n, problems, training_set in sets:
-            _, _, key_init = keys(seed, n)
-            estimate = method.solve(problem, problems, training_set, key_init)
-            verdict = calibration.assess(estimate, problem, np.asarray(problems.solution), options)
-            trials.append({"seed": seed, "n": n, "learning_rate": rate, **verdict})
+    trials, chosen_by_n, found_by_n = [], {}, {}
+    for size in sorted({s[1] for s in sets}):
+        # Each problem-set size walks the ladder on its own sets (calibration.per_n).
+        sized = [s for s in sets if s[1] == size]
+        for rate in rates:
+            training = {**base.get("training", {}), "learning_rate": rate}
+            method = make_method(method_name, {**base, "training": training}, settings)
+            for seed, n, problems, training_set in sized:
+                _, _, key_init = keys(seed, n)
+                estimate = method.solve(problem, problems, training_set, key_init)
+                verdict = calibration.assess(estimate, problem, np.asarray(problems.solution), options)
+                trials.append({"seed": seed, "n": n, "learning_rate": rate, **verdict})
+                print(
+                    f"[calibrate {experiment}/{method_name}] n {n} lr {rate:g} seed {seed}: "
+                    f"{'stable' if verdict['stable'] else 'unstable'} (diverged {verdict['diverged']}, "
+                    f"pinned {verdict['pinned']:.2f}, spread {verdict['spread']:.3f}, settled "
+                    f"{verdict['settled']}, L/n {verdict['final_loss']:.6g})",
+                    flush=True,
+                )
+            if all(t["stable"] for t in trials if t["learning_rate"] == rate and t["n"] == size):
+                break  # the largest stable rate: smaller ones are not needed
+        chosen_by_n[size], found_by_n[size] = calibration.choose(
+            [t for t in trials if t["n"] == size], rates
+        )
+        if not found_by_n[size]:
             print(
-                f"[calibrate {experiment}/{method_name}] lr {rate:g} seed {seed}: "
-                f"{'stable' if verdict['stable'] else 'unstable'} (diverged {verdict['diverged']}, "
-                f"pinned {verdict['pinned']:.2f}, spread {verdict['spread']:.3f}, settled "
-                f"{verdict['settled']}, L/n {verdict['final_loss']:.6g})",
+                f"[calibrate {experiment}/{method_name}] WARNING: no rate of {rates} trained stably "
+                f"at n {size}; using the smallest, {chosen_by_n[size]:g}. Extend "
+                "calibration.learning_rates downwards.",
                 flush=True,
             )
-        if all(t["stable"] for t in trials if t["learning_rate"] == rate):
-            break  # the largest stable rate: smaller ones are not needed
-    chosen, found = calibration.choose(trials, rates)
-    if not found:
-        print(
-            f"[calibrate {experiment}/{method_name}] WARNING: no rate of {rates} trained stably; "
-            f"using the smallest, {chosen:g}. Extend calibration.learning_rates downwards.",
-            flush=True,
-        )
+    main = int(options["n"]) if int(options["n"]) in chosen_by_n else max(chosen_by_n)
+    chosen, found = chosen_by_n[main], found_by_n[main]
     calibration.write_json_atomic(
         {
             "experiment": experiment,
@@ -350,6 +360,8 @@ def calibrate(
             "trials": trials,
             "chosen_learning_rate": chosen,
             "stable_rate_found": found,
+            "chosen_by_n": {str(k): v for k, v in chosen_by_n.items()},
+            "found_by_n": {str(k): v for k, v in found_by_n.items()},
             **provenance({"calibration": options}),
         },
         out_path,

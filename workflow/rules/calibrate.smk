@@ -46,7 +46,7 @@ rule calibration_table:
 # exists bounds Table 2's "better" column. Only experiments with a `basins` block.
 rule basins:
     input:
-        calibration_data,
+        basins_data,
     output:
         "results/{problem}/basins.json",
     log:

@@ -200,6 +200,19 @@ def calibration_input(wildcards):
 
 
 def calibration_data(wildcards):
+    """The calibration problem sets of the calibrate rule: every calibrated size
+    (calibration.sizes: the calibration n, and each smaller n of the list with per_n)."""
+    options = calibration.settings(config, wildcards.problem)
+    return expand(
+        "results/{problem}/data/n{n}/seed{seed}.nc",
+        problem=wildcards.problem,
+        n=calibration.sizes(config, wildcards.problem),
+        seed=options["seeds"],
+    )
+
+
+def basins_data(wildcards):
+    """The basins check's problem sets: the calibration n's only."""
     options = calibration.settings(config, wildcards.problem)
     return expand(
         "results/{problem}/data/n{n}/seed{seed}.nc",
@@ -233,7 +246,8 @@ def calibration_runtime(wildcards):
     options = calibration.settings(config, wildcards.problem)
     setting = calibration.setting(config, wildcards.problem, wildcards.method) or "learning_rate"
     runs = len(options[calibration.LADDERS[setting]]) * len(options["seeds"])
-    return runs * solve_runtime({"n": options["n"]})
+    sizes = calibration.sizes(config, wildcards.problem) if setting == "learning_rate" else [options["n"]]
+    return runs * sum(solve_runtime({"n": n}) for n in sizes)
 
 
 def canonical(value):

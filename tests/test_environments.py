@@ -23,7 +23,7 @@ def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     specs = project["dependencies"] + extras["workflow"] + extras["figures"]
-    return dict(requirement(s) for s in specs if requirement(s)[0] != "lio")
+    return dict(requirement(s) for s in specs if requirement(s)[0] != project["name"])  # lio-inverse[...]
 
 
 def conda_requirements(path) -> dict[str, str]:

@@ -42,7 +42,8 @@ def test_workflow_and_figures_are_extras_the_test_extra_pulls_in():
     extras = PYPROJECT["optional-dependencies"]
     assert any(spec.startswith("snakemake") for spec in extras["workflow"])
     assert {spec.split(">")[0] for spec in extras["figures"]} == {"matplotlib", "seaborn"}
-    assert "lio[workflow,figures]" in extras["test"]  # the README's `pip install -e ".[test]"`
+    # the README's `pip install -e ".[test]"`; the distribution is lio-inverse, the import name lio
+    assert any(spec.startswith(f"{PYPROJECT['name']}[workflow,figures") for spec in extras["test"])
 
 
 def test_license_file_matches_pyproject():

@@ -63,7 +63,7 @@ DEFAULTS = {
 LADDERS = {"learning_rate": "learning_rates", "guidance": "guidance_scales"}
 SETTING_PATHS = {"learning_rate": "training.learning_rate", "guidance": "guidance"}
 # Refined calibration losses this close (relative) count as equal, as the comparison's default
-# rtol does for "equal to BFGS" (EXPERIMENTS.md); the unrefined loss then decides.
+# rtol does for "equal to BFGS" (docs/experiment_spec.md); the unrefined loss then decides.
 EQUAL_RTOL = 1e-6
 
 

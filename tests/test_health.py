@@ -146,3 +146,19 @@ def test_health_rows_carry_the_start_where_the_aggregate_has_it():
     table.insert(0, "experiment", "wavepacket")
     markdown = health_markdown(pd.concat([table.assign(stage="refined"), table]))
     assert "| wavepacket | reparameterized |" in markdown and "-> " in markdown and "50.0%" in markdown
+
+
+def test_a_baselines_flags_say_stuck_at_its_start_or_left_the_box_not_degenerate():
+    """BFGS's estimates all at the prior mean (spread 0): for a learned method that is a
+    degenerate run; for the baseline it is reported as what it is."""
+    from lio.metrics import health_verdict
+
+    truth = [100.0, 120.0, 140.0, 160.0]
+    stuck = [128.0, 128.0, 128.0, 128.0]
+    dataset = aggregate([[1.0] * 4, [1.0] * 4], [stuck, stuck], truth)
+    table = fractions(dataset, "unrefined", 1e-6, 1e-12, 50, 0.95, problem=WavePacket())
+    bfgs = table[table["method"] == "bfgs"].iloc[0]
+    mine = table[table["method"] == "reparameterized"].iloc[0]
+    assert (bfgs.stuck, bfgs.left_box, bfgs.degenerate) == (1, 0, 1)
+    assert health_verdict(bfgs) == "stuck at its start 1/1"
+    assert health_verdict(mine) == "1/1"

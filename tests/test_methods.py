@@ -23,6 +23,8 @@ OPTIONS = {
         "guidance": 1e-3,
         "training": {"learning_rate": 1e-3, "steps": 30, "log_every": 0},
     },
+    "random_start": {"starts": 1},
+    "best_of_random_starts": {"starts": 3},
 }
 N = 6
 
@@ -41,7 +43,13 @@ def solve(name, setting, key=None):
 
 
 def test_registry_covers_the_paper_methods():
-    assert set(METHODS) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion"}
+    assert set(METHODS) == {
+        "bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion",
+        "random_start", "best_of_random_starts",
+    }
+    assert [name for name, cls in METHODS.items() if not cls.learns] == [
+        "bfgs", "random_start", "best_of_random_starts",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
@@ -54,13 +62,13 @@ def test_estimate_shapes_statuses_and_true_losses(name, setting):
     assert {STATUS[s] for s in estimate.status} <= {"converged", "max_steps", "completed"}
     np.testing.assert_allclose(estimate.loss, problem.losses(estimate.solution, problems), rtol=1e-9)
     lower, upper = problem.bounds
-    if name != "bfgs":  # networks end in a scaled tanh, diffusion samples are clipped; BFGS is unconstrained
+    if METHODS[name].learns:  # networks end in a scaled tanh, diffusion samples are clipped; BFGS is unconstrained
         assert np.all(estimate.solution >= lower) and np.all(estimate.solution <= upper)
     assert estimate.curve.ndim == 1 and np.isfinite(estimate.curve[0])
     assert estimate.wall_time > 0
 
 
-@pytest.mark.parametrize("name", ["reparameterized", "neural_adjoint", "diffusion"])
+@pytest.mark.parametrize("name", ["reparameterized", "neural_adjoint", "diffusion", "random_start"])
 def test_same_key_same_result_other_key_other_result(name, setting):
     first, again = solve(name, setting), solve(name, setting)
     np.testing.assert_array_equal(first.loss, again.loss)
@@ -138,7 +146,32 @@ def test_every_method_reports_where_its_search_started(name, setting):
     assert estimate.initial is not None and estimate.initial.shape == estimate.solution.shape
     if name in ("bfgs", "neural_adjoint", "learned_gradient"):  # these search from the prior mean
         np.testing.assert_array_equal(estimate.initial, np.broadcast_to(problem.prior_mean, (N, 1)))
+    elif not METHODS[name].learns:  # the random-start controls: BFGS from uniform draws in the box
+        lower, upper = problem.bounds
+        assert np.all(estimate.initial >= lower) and np.all(estimate.initial <= upper)
+        assert np.std(estimate.initial) > 0
     else:  # the untrained network's outputs (diffusion: the first x0_hat): in the box, spread, and moved
         lower, upper = problem.bounds
         assert np.all(estimate.initial >= lower) and np.all(estimate.initial <= upper)
         assert np.std(estimate.initial) > 0 and not np.array_equal(estimate.initial, estimate.solution)
+
+
+def test_the_best_of_random_starts_keeps_each_problems_lowest_loss_of_its_draws(setting):
+    """Every problem keeps one of its own draws' runs: the one ending lowest."""
+    from lio.methods import bfgs_on_problems
+    from lio.methods.random_start import uniform_starts
+
+    problem, problems, _, key = setting
+    best = solve("best_of_random_starts", setting)
+    assert best.extra == {"starts": 3}
+    draws = np.asarray(uniform_starts(problem, key, 3, N, problems.observed.dtype))
+    ends = [bfgs_on_problems(problem, problems, draw, BFGSSettings())[0].loss for draw in draws]
+    np.testing.assert_allclose(best.loss, np.min(ends, axis=0), rtol=1e-9)
+    for i in range(N):
+        assert any(np.array_equal(best.initial[i], draw[i]) for draw in draws)
+
+
+@pytest.mark.parametrize("starts", [0, 2.5, True])
+def test_random_start_needs_a_positive_integer_number_of_starts(starts):
+    with pytest.raises(ValueError, match="starts must be a positive integer"):
+        make_method("best_of_random_starts", {"starts": starts}, BFGSSettings())

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from lio.methods import LABELS  # noqa: E402
 from lio.problems.base import Problem, ProblemSet  # noqa: E402
 from lio.results import SOLVER as SOLVER_DIM  # noqa: E402
 
@@ -30,15 +31,10 @@ METHOD_COLORS = {
     "neural_adjoint": "#2ca02c",
     "learned_gradient": "#ff7f0e",
     "diffusion": "#9467bd",
+    "random_start": "#8c564b",
+    "best_of_random_starts": "#e377c2",
 }
-METHOD_LABELS = {
-    "bfgs": "BFGS",
-    "reparameterized": "Reparameterized",
-    "supervised": "Supervised",
-    "neural_adjoint": "Neural adjoint",
-    "learned_gradient": "Learned gradient",
-    "diffusion": "Diffusion prior",
-}
+METHOD_LABELS = LABELS  # the registry's (lio.methods.LABELS)
 FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
 RESULT_FIGSIZE = (3.4, 3.0)  # room for the method legend below the axes
 

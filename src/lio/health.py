@@ -135,6 +135,17 @@ def is_degenerate(summary: dict[str, float]) -> bool:
     )
 
 
+def is_stuck(summary: dict[str, float]) -> bool:
+    """A baseline's collapse: its estimates spread less than DEGENERATE_SPREAD of the truths',
+    i.e. they stayed near the one start they share (BFGS from the prior mean)."""
+    return bool(np.isfinite(summary["spread"]) and summary["spread"] < DEGENERATE_SPREAD)
+
+
+def left_box(summary: dict[str, float]) -> bool:
+    """More than DEGENERATE_OUTSIDE of the estimates lie outside the prior's box."""
+    return bool(summary.get("outside", 0.0) > DEGENERATE_OUTSIDE)
+
+
 def warnings(summary: dict[str, float], label: str) -> list[str]:
     """Job-log lines for a degenerate run (empty when healthy)."""
     lines = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -155,6 +157,10 @@ def fractions(
                 known = [h[name] for h in healths if name in h]
                 row[name] = float(np.mean(known)) if known else np.nan
             row["degenerate"] = int(sum(health.is_degenerate(h) for h in healths))
+            # What the flags mean for a baseline, where nothing trains: stuck at its start
+            # (estimates as clustered as the one start they share) or left the prior's box.
+            row["stuck"] = int(sum(health.is_stuck(h) for h in healths))
+            row["left_box"] = int(sum(health.left_box(h) for h in healths))
             # ``pinned`` weighs every (n, seed) group alike, so a pinned half of an n = 2 run
             # counts as much as one of n = 256: the share of all problems, and the sizes n of
             # the groups above the degenerate share, say where the pinning lives.
@@ -174,6 +180,20 @@ def learned_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def percent(value: float) -> str:
     return f"{100 * value:.1f}%"
+
+
+def health_verdict(row: Any) -> str:
+    """The degenerate-runs cell: ``k/N`` for a learned method; for a baseline, whose flags are no
+    training failure, what they mean ("stuck at its start k/N", "left the box m/N")."""
+    from lio.methods import METHODS
+
+    groups = int(row.groups)
+    learns = METHODS[row.method].learns if row.method in METHODS else True
+    if learns or "stuck" not in row or not np.isfinite(row.stuck):
+        return f"{int(row.degenerate)}/{groups}"
+    parts = [f"{label} {int(count)}/{groups}" for label, count in
+             (("stuck at its start", row.stuck), ("left the box", row.left_box)) if count]
+    return "; ".join(parts) if parts else f"0/{groups}"
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -227,7 +247,7 @@ def health_markdown(table: pd.DataFrame) -> str:
         lines.append(
             f"| {experiment} | {method} | {percent(own.pinned)} | {own.spread:.2f} | "
             f"{error} | {closer} | {percent(own.in_basin)} | {percent(final.in_basin)} | {exact} | "
-            f"{same} | {int(own.degenerate)}/{int(own.groups)} |"
+            f"{same} | {health_verdict(own)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -11,24 +11,29 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lio.methods.base import Estimate, Method
-    from lio.methods.bfgs import BFGSOutcome, BFGSSettings, minimize_batch
+    from lio.methods.bfgs import BFGSOutcome, BFGSSettings, bfgs_on_problems, minimize_batch
     from lio.methods.bfgs_method import BFGS, refine, refine_seeds
     from lio.methods.diffusion import Diffusion
+    from lio.methods.random_start import BestOfRandomStarts, RandomStart
     from lio.methods.learned_gradient import LearnedGradient
     from lio.methods.neural_adjoint import NeuralAdjoint
     from lio.methods.reparameterized import Reparameterized
     from lio.methods.supervised import Supervised
     from lio.methods.training import TrainSettings
 
-# name -> (module, attribute) of every registered method
+# name -> (module, attribute, label in tables and figures) of every registered method
 _REGISTRY = {
-    "bfgs": ("lio.methods.bfgs_method", "BFGS"),
-    "reparameterized": ("lio.methods.reparameterized", "Reparameterized"),
-    "supervised": ("lio.methods.supervised", "Supervised"),
-    "neural_adjoint": ("lio.methods.neural_adjoint", "NeuralAdjoint"),
-    "learned_gradient": ("lio.methods.learned_gradient", "LearnedGradient"),
-    "diffusion": ("lio.methods.diffusion", "Diffusion"),
+    "bfgs": ("lio.methods.bfgs_method", "BFGS", "BFGS"),
+    "reparameterized": ("lio.methods.reparameterized", "Reparameterized", "Reparameterized"),
+    "supervised": ("lio.methods.supervised", "Supervised", "Supervised"),
+    "neural_adjoint": ("lio.methods.neural_adjoint", "NeuralAdjoint", "Neural adjoint"),
+    "learned_gradient": ("lio.methods.learned_gradient", "LearnedGradient", "Learned gradient"),
+    "diffusion": ("lio.methods.diffusion", "Diffusion", "Diffusion prior"),
+    "random_start": ("lio.methods.random_start", "RandomStart", "Random start"),
+    "best_of_random_starts": ("lio.methods.random_start", "BestOfRandomStarts", "Best of random starts"),
 }
+# Labels without importing any method (figure and table jobs need no solver code).
+LABELS = {name: label for name, (_, _, label) in _REGISTRY.items()}
 
 # public name -> module that defines it (the method classes come from _REGISTRY)
 _EXPORTS = {
@@ -38,15 +43,16 @@ _EXPORTS = {
     "BFGSOutcome": "lio.methods.bfgs",
     "BFGSSettings": "lio.methods.bfgs",
     "minimize_batch": "lio.methods.bfgs",
+    "bfgs_on_problems": "lio.methods.bfgs",
     "refine": "lio.methods.bfgs_method",
     "refine_seeds": "lio.methods.bfgs_method",
     "TrainSettings": "lio.methods.training",
-    **{attribute: module for module, attribute in _REGISTRY.values()},
+    **{attribute: module for module, attribute, _ in _REGISTRY.values()},
 }
 
 
 def _method_class(name: str) -> type[Method]:
-    module, attribute = _REGISTRY[name]
+    module, attribute, _ = _REGISTRY[name]
     return getattr(importlib.import_module(module), attribute)
 
 
@@ -73,7 +79,7 @@ def make_method(name: str, options: dict[str, Any] | None, bfgs: BFGSSettings) -
         options["training"] = TrainSettings(**options["training"])
     if "bfgs" in cls.__dataclass_fields__:
         options.setdefault("bfgs", bfgs)
-    if name == "bfgs":
+    if "settings" in cls.__dataclass_fields__:  # BFGS and its random-start controls
         options.setdefault("settings", bfgs)
     allowed = set(cls.__dataclass_fields__)
     unknown = sorted(set(options) - allowed)
@@ -90,14 +96,18 @@ __all__ = [
     "STATUS",
     "BFGSOutcome",
     "BFGSSettings",
+    "BestOfRandomStarts",
     "Diffusion",
     "Estimate",
+    "LABELS",
     "LearnedGradient",
     "Method",
     "NeuralAdjoint",
+    "RandomStart",
     "Reparameterized",
     "Supervised",
     "TrainSettings",
+    "bfgs_on_problems",
     "make_method",
     "minimize_batch",
     "refine",

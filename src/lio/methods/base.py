@@ -61,6 +61,10 @@ class Method:
     # supervised networks), or the iterate and its gradient (learned gradient: its default
     # network is chosen by the unknown's shape, so lio.minimize passes none).
     network_input: ClassVar[str] = "observation"
+    # False for the classical baselines (BFGS, the random-start controls): nothing trains, so
+    # the health check's "degenerate" (a training failure) does not apply; lio.metrics reports
+    # what their flags mean instead (stuck at the start, left the box).
+    learns: ClassVar[bool] = True
     needs_training_set: ClassVar[bool] = False
     refine: ClassVar[bool] = True
     calibrated_setting: ClassVar[str] = "learning_rate"

@@ -69,6 +69,7 @@ class BFGS(Method):
     """
 
     name: ClassVar[str] = "bfgs"
+    learns: ClassVar[bool] = False
     refine: ClassVar[bool] = False
     batches_seeds: ClassVar[bool] = True
     settings: BFGSSettings = BFGSSettings()

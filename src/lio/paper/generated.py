@@ -13,6 +13,7 @@ import xarray as xr
 import yaml
 
 from lio import calibration
+from lio.metrics import health_verdict
 from lio.paper.files import PANELS, Layout
 from lio.paper.tex import (
     METHOD_LABELS,
@@ -334,7 +335,7 @@ def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
                 error_cell(own),
                 pct(own.get("closer", np.nan)),
                 f"{pct(own.in_basin)} $\\to$ {pct(final.in_basin)}",
-                f"{int(own.degenerate)}/{int(own.groups)}",
+                health_verdict(own),
                 pct(final.better_exact),
                 pct(final.equal_exact),
                 pct(final.same_minimum),
@@ -418,7 +419,7 @@ def deviations_tabular(
                 f"{100 * own.pinned:.0f}",
                 pair("error", lambda v: f"{v:.3f}"),
                 pair("in_basin", lambda v: f"{100 * v:.0f}"),
-                f"{int(own.degenerate)}/{int(own.groups)}",
+                health_verdict(own),
                 rate,
                 f"{100 * basins[experiment]['stuck']:.0f}" if experiment in (basins or {}) else "--",
             ])
@@ -480,28 +481,35 @@ def calibration_tabular(trials: pd.DataFrame | None, experiments: Sequence[str])
         rows = trials[trials["experiment"] == experiment]
         if index:
             lines.append(r"\addlinespace")
-        for position, method in enumerate(dict.fromkeys(rows["method"])):
-            mine = rows[rows["method"] == method]
-            tried = []
-            for rate, by_rate in mine.groupby("learning_rate", sort=False):
-                if by_rate["stable"].all():
-                    verdict = "stable"
-                else:
-                    why = [w for w, flag in (("diverged", "diverged"), ("degenerate", "degenerate"))
-                           if by_rate[flag].any()]
-                    verdict = ", ".join(why) if why else "not settled"
-                tried.append(
-                    f"${_power_of_ten(rate)}$: {verdict} ({100 * by_rate['pinned'].mean():.0f}, "
-                    f"{by_rate['spread'].mean():.2f})"
+        position = 0
+        for method in dict.fromkeys(rows["method"]):
+            of_method = rows[rows["method"] == method]
+            # One row per calibrated problem-set size (calibration.per_n); older files hold one.
+            sizes = sorted(set(of_method["n"])) if "n" in of_method else [None]
+            for size in sizes:
+                mine = of_method if size is None else of_method[of_method["n"] == size]
+                tried = []
+                for rate, by_rate in mine.groupby("learning_rate", sort=False):
+                    if by_rate["stable"].all():
+                        verdict = "stable"
+                    else:
+                        why = [w for w, flag in (("diverged", "diverged"), ("degenerate", "degenerate"))
+                               if by_rate[flag].any()]
+                        verdict = ", ".join(why) if why else "not settled"
+                    tried.append(
+                        f"${_power_of_ten(rate)}$: {verdict} ({100 * by_rate['pinned'].mean():.0f}, "
+                        f"{by_rate['spread'].mean():.2f})"
+                    )
+                chosen = mine[mine["chosen"]]["learning_rate"]
+                found = bool(mine["stable_rate_found"].iloc[0])
+                chosen_text = f"${_power_of_ten(float(chosen.iloc[0]))}$" if len(chosen) else "--"
+                name = macro(experiment, "Title") if position == 0 else ""
+                label = method_label(method) + ("" if size is None or len(sizes) == 1 else f", $n = {int(size)}$")
+                lines.append(
+                    f"{name} & {label} & {'; '.join(tried)} & "
+                    f"{chosen_text}{'' if found else ' (none stable)'} \\\\"
                 )
-            chosen = mine[mine["chosen"]]["learning_rate"]
-            found = bool(mine["stable_rate_found"].iloc[0])
-            chosen_text = f"${_power_of_ten(float(chosen.iloc[0]))}$" if len(chosen) else "--"
-            name = macro(experiment, "Title") if position == 0 else ""
-            lines.append(
-                f"{name} & {method_label(method)} & {'; '.join(tried)} & "
-                f"{chosen_text}{'' if found else ' (none stable)'} \\\\"
-            )
+                position += 1
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 

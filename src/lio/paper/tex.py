@@ -7,14 +7,9 @@ import unicodedata
 
 import numpy as np
 
-METHOD_LABELS = {
-    "bfgs": "BFGS",
-    "reparameterized": "Reparameterized",
-    "supervised": "Supervised",
-    "neural_adjoint": "Neural adjoint",
-    "learned_gradient": "Learned gradient",
-    "diffusion": "Diffusion prior",
-}
+from lio.methods import LABELS
+
+METHOD_LABELS = LABELS  # the registry's (lio.methods.LABELS)
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _SPECIAL = {
     "\\": r"\textbackslash{}",

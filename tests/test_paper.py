@@ -392,7 +392,10 @@ def test_generated_numbers_match_the_results(finished):
     macros = read_macros(generated / "numbers.tex")
     table = pd.read_csv(finished / "results/table2.csv")
     # every method, BFGS included, reports its training health; BFGS has no better/equal
-    assert set(table["method"]) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion"}
+    assert set(table["method"]) == {
+        "bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion",
+        "random_start", "best_of_random_starts",
+    }
     assert table["pinned"].between(0, 1).all() and table["in_basin"].between(0, 1).all()
     assert table[table["method"] == "bfgs"]["better"].isna().all()
     assert "pinned" in (generated / "health.tex").read_text()

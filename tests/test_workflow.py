@@ -39,7 +39,10 @@ def test_aggregate_has_solver_n_seed_example(finished):
 def test_tables_and_figures_are_written(finished):
     table = pd.read_csv(finished / "results/table2.csv")
     assert set(table["stage"]) == {"refined", "unrefined"}
-    assert set(table["method"]) == {"bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion"}
+    assert set(table["method"]) == {
+        "bfgs", "reparameterized", "supervised", "neural_adjoint", "learned_gradient", "diffusion",
+        "random_start", "best_of_random_starts",
+    }
     learned = table[table["method"] != "bfgs"]
     assert learned[["better", "equal"]].sum(axis=1).le(1 + 1e-12).all()
     assert learned[["better_exact", "equal_exact"]].sum(axis=1).le(1 + 1e-12).all()

@@ -179,3 +179,28 @@ def test_each_size_below_the_calibration_n_gets_its_own_rate():
     record = {"chosen_learning_rate": 1e-3, "chosen_by_n": {"2": 1e-5, "4": 1e-4, "8": 1e-3}}
     assert [calibration.chosen_for(record, n) for n in (1, 2, 3, 4, 8, 256)] == [1e-5, 1e-5, 1e-5, 1e-4, 1e-3, 1e-3]
     assert calibration.chosen_for({"chosen_learning_rate": 3e-4}, 2) == 3e-4  # a file of one size
+
+
+def test_a_smaller_size_starts_its_ladder_at_the_larger_sizes_choice():
+    rates = [1e-2, 1e-3, 1e-4, 1e-5]
+    assert calibration.ladder_from(rates, {}, {}) == rates
+    assert calibration.ladder_from(rates, {64: 1e-3}, {64: True}) == [1e-3, 1e-4, 1e-5]
+    assert calibration.ladder_from(rates, {64: 1e-3, 8: 1e-4}, {64: True, 8: True}) == [1e-4, 1e-5]
+    assert calibration.ladder_from(rates, {64: 1e-5}, {64: False}) == rates  # none stable: the whole ladder
+
+
+def test_calibration_per_size_walks_largest_first_and_each_size_chooses_its_rate(tmp_path, capsys):
+    """Two sizes (8 and 4): the larger walks the whole ladder, the smaller starts at its choice."""
+    config = tiny_config()
+    paths = []
+    for n in (8, 4):
+        data = tmp_path / f"data{n}.nc"
+        sample_data(config, "wavepacket", n, 1000, str(data))
+        paths.append(str(data))
+    out = tmp_path / "calibration.json"
+    calibrate(config, "wavepacket", "reparameterized", paths, str(out))
+    record = json.loads(out.read_text())
+    assert record["ladder_by_n"] == {"4": [1e-4], "8": [30.0, 1e-4]}
+    assert record["chosen_by_n"] == {"4": 1e-4, "8": 1e-4} and record["chosen_learning_rate"] == 1e-4
+    assert [(t["n"], t["learning_rate"]) for t in record["trials"]] == [(8, 30.0), (8, 1e-4), (4, 1e-4)]
+    assert calibration.read_chosen(out, 4) == ("learning_rate", 1e-4)

@@ -19,7 +19,11 @@ n did not carry down on the fluid (supervised training at the rate stable at n =
 88-100 % of its estimates at n <= 32). Every n of the experiment's list below the calibration
 ``n`` gets its own ladder on calibration sets of that size; n >= ``n`` use the rate chosen at
 ``n`` (larger sets cost more to calibrate, and rates chosen at 64 were stable at 128).
-``sizes`` lists the calibrated sizes and ``chosen_for`` picks a solve's rate.
+``sizes`` lists the calibrated sizes and ``chosen_for`` picks a solve's rate. The sizes are
+walked largest first, and a smaller size starts its ladder at the rate the next larger size
+chose (``ladder_from``): on every size measured, fewer problems needed an equal or smaller rate
+(the fluid's reparameterized network: 1e-4 at n = 64, 1e-5 at n = 2), and the rungs above it
+cost a full training each. A size whose starting rung is unstable walks down as usual.
 
 Only the learning rate is tuned, as the paper says; the ladder, the criterion's constants and
 every rate's outcome are written to the calibration file, which the solve jobs read and the
@@ -93,6 +97,17 @@ def chosen_for(record: dict[str, Any], n: int | None) -> float:
         return float(record["chosen_learning_rate"])
     below = [m for m in by_n if m <= int(n)]
     return by_n[max(below) if below else min(by_n)]
+
+
+def ladder_from(rates: list[float], chosen_by_n: dict[int, float], found_by_n: dict[int, bool]) -> list[float]:
+    """The rungs a size walks: the whole ladder for the first (largest) size; below it, from
+    the rate the smallest size calibrated so far chose, if it found a stable one."""
+    if not chosen_by_n:
+        return list(rates)
+    smallest = min(chosen_by_n)
+    if not found_by_n[smallest]:
+        return list(rates)
+    return [rate for rate in rates if rate <= chosen_by_n[smallest]]
 
 
 def problems_in(config: dict[str, Any]) -> list[str]:

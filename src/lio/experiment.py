@@ -313,10 +313,15 @@ def calibrate(
         )
     rates = [float(r) for r in options["learning_rates"]]
     trials, chosen_by_n, found_by_n = [], {}, {}
-    for size in sorted({s[1] for s in sets}):
-        # Each problem-set size walks the ladder on its own sets (calibration.per_n).
+    ladder_by_n = {}
+    for size in sorted({s[1] for s in sets}, reverse=True):
+        # Each problem-set size walks the ladder on its own sets (calibration.per_n), largest
+        # first; a smaller size starts at the rate the next larger one chose
+        # (calibration.ladder_from).
         sized = [s for s in sets if s[1] == size]
-        for rate in rates:
+        ladder = calibration.ladder_from(rates, chosen_by_n, found_by_n)
+        ladder_by_n[size] = ladder
+        for rate in ladder:
             training = {**base.get("training", {}), "learning_rate": rate}
             method = make_method(method_name, {**base, "training": training}, settings)
             for seed, n, problems, training_set in sized:
@@ -334,7 +339,7 @@ def calibrate(
             if all(t["stable"] for t in trials if t["learning_rate"] == rate and t["n"] == size):
                 break  # the largest stable rate: smaller ones are not needed
         chosen_by_n[size], found_by_n[size] = calibration.choose(
-            [t for t in trials if t["n"] == size], rates
+            [t for t in trials if t["n"] == size], ladder
         )
         if not found_by_n[size]:
             print(
@@ -360,8 +365,9 @@ def calibrate(
             "trials": trials,
             "chosen_learning_rate": chosen,
             "stable_rate_found": found,
-            "chosen_by_n": {str(k): v for k, v in chosen_by_n.items()},
-            "found_by_n": {str(k): v for k, v in found_by_n.items()},
+            "chosen_by_n": {str(k): v for k, v in sorted(chosen_by_n.items())},
+            "ladder_by_n": {str(k): v for k, v in sorted(ladder_by_n.items())},
+            "found_by_n": {str(k): v for k, v in sorted(found_by_n.items())},
             **provenance({"calibration": options}),
         },
         out_path,

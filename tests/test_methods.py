@@ -1,5 +1,7 @@
 """Every method on a tiny wave-packet set: shapes, statuses, determinism, training progress."""
 
+import re
+
 import jax
 import numpy as np
 import pytest
@@ -107,6 +109,8 @@ def test_training_progress_is_printed(setting, capsys):
     printed = capsys.readouterr().out
     assert "[reparameterized n=6] step     1/4  loss" in printed
     assert "step     4/4" in printed
+    # after the compiling first step: the rate and the time left at it
+    assert re.search(r"step     2/4 .* steps/s, \d+s left", printed)
 
 
 def test_divergent_learning_rate_is_reported_not_crashing(setting):

@@ -175,7 +175,7 @@ def train(
         curve[first : index + 1] = monitors
         if settings.log_every and ((index + 1) % settings.log_every == 0 or last):
             _progress(label, index + 1, settings.steps, losses[-1], _last_finite(monitors),
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, first_step_time)
     loop_time = time.perf_counter() - start
     params, state, _, good, _ = carry
     if not diverged:
@@ -191,10 +191,18 @@ def train(
     return Trained(params, state, curve, wall_time, diverged, first_step_time, step_time)
 
 
-def _progress(label: str, step: int, steps: int, loss, monitored, elapsed: float) -> None:
+def _progress(
+    label: str, step: int, steps: int, loss, monitored, elapsed: float, first_step: float | None = None
+) -> None:
+    """One job-log line: step, loss, monitored value, elapsed seconds and, after the first
+    (compiling) step, the rate of the steps since and the time left at that rate."""
+    rate = ""
+    if first_step is not None and step > 1 and elapsed > first_step:
+        per_second = (step - 1) / (elapsed - first_step)
+        rate = f"  {per_second:.3g} steps/s, {(steps - step) / per_second:.0f}s left"
     print(
         f"[{label}] step {step:>5}/{steps}  loss {float(loss):.6g}  "
-        f"monitored {float(monitored):.6g}  {elapsed:.1f}s",
+        f"monitored {float(monitored):.6g}  {elapsed:.1f}s{rate}",
         file=sys.stdout,
         flush=True,
     )

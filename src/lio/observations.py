@@ -84,12 +84,17 @@ def axes_in(config: dict[str, Any]) -> dict[str, Axis]:
     return found
 
 
-def _amount_value(cls, parameter: str, amount: Any) -> Any:
-    """The amount as the problem's field wants it (an int knob gets an int)."""
+def _counts(cls, parameter: str) -> bool:
+    """Whether the problem's amount knob is a count (an ``int`` field: CT's angles)."""
     import dataclasses
 
     field = {f.name: f for f in dataclasses.fields(cls)}[parameter]
-    return int(amount) if field.type in (int, "int") else float(amount)
+    return field.type in (int, "int")
+
+
+def _amount_value(cls, parameter: str, amount: Any) -> Any:
+    """The amount as the problem's field wants it (an int knob gets an int)."""
+    return int(amount) if _counts(cls, parameter) else float(amount)
 
 
 def experiments(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -133,7 +138,22 @@ def problems_in(config: dict[str, Any]) -> list[str]:
                 "give the problem an amount_parameter."
             )
             continue
+        try:
+            make_problem(block["problem"], block.get("params") or {})
+            sound = True
+        except (TypeError, ValueError):
+            sound = False  # lio.config names the experiment's problem once; each amount would repeat it
         for amount in options.get("amounts", []):
+            if _counts(cls, cls.amount_parameter) and not float(amount).is_integer():
+                # int() would run 45 angles under results/<experiment>/amount45.5/
+                problems.append(
+                    f"{where}.amounts: {cls.amount_parameter} of {block['problem']!r} is a count "
+                    f"({cls.amount_label}); expected whole numbers, got {amount!r}; give "
+                    + " or ".join(str(whole) for whole in (int(amount), int(amount) + 1) if whole >= 1)
+                )
+                continue
+            if not sound:
+                continue
             params = {**(block.get("params") or {}), cls.amount_parameter: _amount_value(cls, cls.amount_parameter, amount)}
             try:
                 make_problem(block["problem"], params)

@@ -13,34 +13,40 @@ CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
 
 from lio import calibration, observations, studies
-from lio.config import problems_in, restore_booleans, restrict_methods
+from lio.config import (
+    drop_null_experiments,
+    restore_booleans,
+    restrict_methods,
+    schema_problems,
+    workflow_problems,
+)
 from lio.jobenv import gpu_count, put_first_on_pythonpath
 
 put_first_on_pythonpath(CHECKOUT_SRC)
 
+INVALID = "config is invalid; nothing was run:"
+
+# `experiments: {fwi: null}` in a --configfile drops fwi (and the studies of it): Snakemake
+# merges the files key by key, so null is the only way a later file can remove a block.
+_dropped = drop_null_experiments(config)
+if _dropped and workflow.is_main_process:
+    logger.info(f"lio: experiments {_dropped} are null in a config file: they and their studies do not run.")
 restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
+# One line per schema mistake (key path, expected, got, what to do) instead of jsonschema's
+# dump of the schema; then Snakemake's validate, which also fills in the schema's defaults.
+_problems = schema_problems(config, Path(workflow.current_basedir) / "../schemas/config.schema.yaml")
+if _problems:
+    raise WorkflowError("\n  - ".join([INVALID, *_problems]))
 validate(config, "../schemas/config.schema.yaml")
-_method_problems = restrict_methods(config)  # only_methods: the rest of the file sees just those
+_problems = restrict_methods(config) + workflow_problems(config)  # only_methods: the rest sees just those
+if _problems:
+    raise WorkflowError("\n  - ".join([INVALID, *_problems]))
 STUDIES = studies.studies_in(config)
 AXES = observations.axes_in(config)
 # Every experiment a job can run: the config's, one per value of each sensitivity study
 # (studies/<study>/v<i>, lio.studies) and one per amount of each observation axis
 # (<experiment>/amount<value>, lio.observations), which the same rules sample, solve and aggregate.
 STUDY_EXPERIMENTS = studies.derived_experiments(config)
-_config_problems = (
-    _method_problems
-    + problems_in(config)
-    + calibration.problems_in(config)
-    + studies.problems_in(config)
-    + observations.problems_in(config)
-    # study values' blocks (an observation amount's block differs from its checked base only by
-    # the amount, which observations.problems_in has checked by building the problem)
-    + [p.replace("experiments.studies/", "studies: ") for p in problems_in({**config, "experiments": studies.experiments(config)})]
-)
-if _config_problems:
-    raise WorkflowError(
-        "config is invalid; nothing was run:\n  - " + "\n  - ".join(_config_problems)
-    )
 
 EXPERIMENTS = config["experiments"]
 BLOCKS = {**EXPERIMENTS, **STUDY_EXPERIMENTS}

@@ -250,6 +250,35 @@ def test_forward_reading_more_parameters_than_bounds_is_refused(forward, given):
         lio.minimize(forward, OBSERVED, method="bfgs", **given)
 
 
+@pytest.mark.parametrize(
+    "given, got",
+    [({"bounds": [*BOUNDS, (0.0, 1.0)]}, "3 bounds pairs"), ({"bounds": None, "x0": [0.5, 0.15, 0.0]}, "3 x0 entries")],
+    ids=["bounds", "x0"],
+)
+def test_parameters_forward_does_not_read_are_refused(given, got):
+    # one bounds pair too many added a parameter nothing used, and BFGS called it "converged"
+    with pytest.raises(
+        ValueError,
+        match=rf"does not depend on parameter\(s\) \[2\]: expected one \(lower, upper\) pair and one x0 "
+        rf"entry per parameter forward reads \(2 here\), got {got}\..*drop the extra entries",
+    ):
+        lio.minimize(bump, OBSERVED, method="bfgs", **given)
+
+
+def test_an_unused_parameter_between_used_ones_is_named():
+    with pytest.raises(ValueError, match=r"does not depend on parameter\(s\) \[1\]"):
+        lio.minimize(lambda xi: bump(xi[jnp.array([0, 2])]), OBSERVED, bounds=[BOUNDS[0], (0.0, 1.0), BOUNDS[1]])
+
+
+def test_a_parameter_flat_around_the_start_still_counts_as_read():
+    # zero gradient at x0 (and likely at the random probes below 0.9), but a NaN in it reaches F
+    def hinge(xi):
+        return bump(xi) + jnp.maximum(xi[2] - 0.9, 0.0)
+
+    result = lio.minimize(hinge, OBSERVED, bounds=[*BOUNDS, (0.0, 1.0)], method="bfgs")
+    assert result.x.shape == (4, 3)
+
+
 def test_out_of_range_read_of_another_array_warns():
     table = jnp.linspace(0.0, 1.0, 5)
 

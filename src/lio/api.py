@@ -238,8 +238,9 @@ def minimize(
 
     Raises:
         ValueError: on bad input, naming what was expected, what was given and what to do:
-            among others an ``F`` with integer or boolean output (zero gradient everywhere)
-            and an ``F`` that reads more parameters than ``bounds`` / ``x0`` give.
+            among others an ``F`` with integer or boolean output (zero gradient everywhere),
+            an ``F`` that reads more parameters than ``bounds`` / ``x0`` give, and one whose
+            output does not depend on some of them (a bounds pair too many).
 
     Precision: networks always train in float32. Everything else runs in JAX's default float:
     float32 unless you call ``jax.config.update("jax_enable_x64", True)`` before creating
@@ -253,6 +254,7 @@ def minimize(
     lower, upper = _check_bounds(bounds)
     x0 = _check_x0(x0, lower, upper)
     _check_forward(forward, x0, observed, condition, condition_shape, dtype)
+    _check_parameters_used(forward, x0, lower, upper, condition, condition_shape, dtype)
 
     bounded = lower is not None
     if not bounded:
@@ -528,6 +530,65 @@ def _check_indexing(
         "array's edge. Check forward if that is not intended.",
         stacklevel=4,
     )
+
+
+def _check_parameters_used(
+    forward: Callable[..., Array],
+    x0: np.ndarray,
+    lower: np.ndarray | None,
+    upper: np.ndarray | None,
+    condition: np.ndarray,
+    condition_shape: tuple[int, ...] | None,
+    dtype: Any,
+) -> None:
+    """Refuse parameters F's output does not depend on: a bounds pair (x0 entry) too many.
+
+    Such a parameter adds a flat direction that no method can fix: networks leave it wherever
+    their output puts it, BFGS keeps it at x0, and both report "converged". A parameter counts
+    as unused when F's gradient along it (a random combination of the outputs) is exactly zero
+    at x0 and at 4 random points of the box (around x0 when unbounded), and a NaN in it does
+    not reach F's output either (so a piecewise constant F, with zero gradients everywhere, is
+    not refused here; its runs are flagged ``zero_gradient``).
+    """
+    d = x0.shape[0]
+    known = None if condition_shape is None else jnp.asarray(condition[0].reshape(condition_shape), dtype)
+
+    def output(xi):
+        return forward(xi) if known is None else forward(xi, known)
+
+    rng = np.random.default_rng(0)
+    if lower is None:
+        points = x0 + rng.normal(size=(4, d))
+    else:
+        points = lower + (upper - lower) * rng.uniform(size=(4, d))
+    points = jnp.asarray(np.vstack([x0, points]), dtype)
+    weights = jnp.asarray(rng.normal(size=(points.shape[0], *jax.eval_shape(output, points[0]).shape)), dtype)
+
+    def sensitivity(xi, weight):
+        _, pullback = jax.vjp(output, xi)
+        return pullback(weight.astype(jnp.result_type(xi)))[0]
+
+    gradients = np.asarray(jax.jit(jax.vmap(sensitivity))(points, weights))
+    candidates = np.flatnonzero(np.all(gradients == 0, axis=0))
+    if candidates.size == 0:
+        return
+    unused = []
+    probe = jax.jit(jax.vmap(output))
+    for start in range(0, candidates.size, 256):
+        chunk = candidates[start : start + 256]
+        probes = np.tile(x0, (chunk.size, 1))
+        probes[np.arange(chunk.size), chunk] = np.nan
+        with jax.debug_nans(False):  # the NaN is the probe, not a bug
+            reached = np.isnan(np.asarray(probe(jnp.asarray(probes, dtype))).reshape(chunk.size, -1)).any(axis=1)
+        unused += chunk[~reached].tolist()
+    if unused:
+        given = f"{d} bounds pairs" if lower is not None else f"{d} x0 entries"
+        raise ValueError(
+            f"forward's output does not depend on parameter(s) {unused}: expected one (lower, "
+            f"upper) pair and one x0 entry per parameter forward reads ({d - len(unused)} "
+            f"here), got {given}. An unused parameter stays wherever it starts and would be "
+            "reported converged; drop the extra entries, or make forward use them."
+        )
 
 
 def _bfgs_settings(bfgs: BFGSSettings | dict[str, Any] | None, dtype: Any) -> BFGSSettings:

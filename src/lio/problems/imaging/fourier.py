@@ -123,7 +123,11 @@ class MaskedFourier(struct.PyTreeNode):
 
     @classmethod
     def create(cls, size: int, acceleration: float, center_fraction: float, key_or_seed,
-               dtype=jnp.float64) -> "MaskedFourier":
+               dtype=None) -> "MaskedFourier":
+        """The operator of ``sampling_mask(size, acceleration, center_fraction, key_or_seed)``;
+        the mask in ``dtype``, by default JAX's default float (float64 with x64 on, float32
+        without: asking for float64 with x64 off only warns and truncates)."""
+        dtype = jnp.result_type(float) if dtype is None else dtype
         return cls(jnp.asarray(sampling_mask(size, acceleration, center_fraction, key_or_seed),
                                dtype))
 

@@ -160,5 +160,5 @@ def test_tanh_parameterization_solves_inside_the_box_and_inverts_the_tanh(key):
 
 
 def test_unknown_parameterization_is_rejected_with_the_choices():
-    with pytest.raises(ValueError, match=r"parameterization is 'logit'; expected one of \('raw', 'tanh'\)"):
+    with pytest.raises(ValueError, match=r"parameterization is 'logit'; expected one of \('raw', 'tanh', 'projected'\)"):
         BFGSSettings(parameterization="logit")

@@ -23,7 +23,7 @@ from lio.problems.base import Problem, ProblemSet
 
 # Indices into STATUS, as stored in every results file (flag_values / flag_meanings).
 CONVERGED, MAX_STEPS, DIVERGED, FAILED, COMPLETED, ZERO_GRADIENT, NONFINITE_GRADIENT = range(len(STATUS))
-PARAMETERIZATIONS = ("raw", "tanh")
+PARAMETERIZATIONS = ("raw", "tanh", "projected")
 SOLVERS = ("bfgs", "lbfgs")
 
 
@@ -71,8 +71,13 @@ class BFGSSettings(struct.PyTreeNode):
             ``xi = Problem.from_network(z)``, the scaled tanh onto the parameter box that the
             networks use (paper §5: "bounded parameters [run] through a scaled tanh"); a first
             BFGS step in ``z`` then moves the estimate far, as the paper's §4.1 describes.
-            The neural adjoint's search on its surrogate always runs on the raw parameters:
-            its boundary loss (Ren et al. 2020) is what keeps it in the box.
+            ``projected``: the parameters themselves, kept in the problem's box
+            (``Problem.bounds``) by a projected quasi-Newton method (``ProjectedBFGS`` /
+            ``ProjectedLBFGS``): the start is clipped into the box, and every trial point is the
+            projection of the quasi-Newton step. Unlike tanh it reaches the box's faces, where
+            an image's background pixels sit (value 0). The neural adjoint's search on its
+            surrogate always runs on the raw parameters: its boundary loss (Ren et al. 2020)
+            is what keeps it in the box.
         solver: ``bfgs`` (paper: BFGS; ``optimistix.BFGS``, a dense d x d inverse Hessian per
             example) or ``lbfgs`` (``optimistix.LBFGS``: the last ``history_length`` step and
             gradient differences instead, 2 * history_length * d values per example), for
@@ -103,7 +108,8 @@ class BFGSSettings(struct.PyTreeNode):
             raise ValueError(
                 f"bfgs.parameterization is {self.parameterization!r}; expected one of "
                 f"{PARAMETERIZATIONS} (raw: the parameters themselves, tanh: through the "
-                "problem's scaled tanh onto its box)."
+                "problem's scaled tanh onto its box, projected: the parameters kept in the "
+                "box by projection)."
             )
         if self.solver not in SOLVERS:
             raise ValueError(
@@ -120,13 +126,117 @@ class BFGSSettings(struct.PyTreeNode):
                 "(the number of past steps L-BFGS keeps; optimistix's default is 10)."
             )
 
-    def make_solver(self) -> optx.AbstractMinimiser:
-        """The optimistix minimiser these settings name (its stopping rule, not the budgets)."""
+    def make_solver(self, bounds: tuple[Array, Array] | None = None) -> optx.AbstractMinimiser:
+        """The optimistix minimiser these settings name (its stopping rule, not the budgets);
+        with ``bounds`` ``(lower, upper)``, its projected variant that stays in that box."""
+        if bounds is not None:
+            descent = ProjectedNewtonDescent(*bounds)
+            if self.solver == "lbfgs":
+                return ProjectedLBFGS(self.rtol, self.atol, descent, self.history_length)
+            return ProjectedBFGS(self.rtol, self.atol, descent)
         if self.solver == "lbfgs":
             return optx.LBFGS(
                 rtol=self.rtol, atol=self.atol, history_length=self.history_length
             )
         return optx.BFGS(rtol=self.rtol, atol=self.atol)
+
+
+class _ProjectedDescentState(eqx.Module):
+    y: Array
+    direction: Array
+    result: optx.RESULTS
+
+
+class ProjectedNewtonDescent(optx.AbstractDescent):
+    """The quasi-Newton direction restricted to the variables free to move, followed along
+    the projection arc ``y(alpha) = clip(y - alpha * d, lower, upper)``.
+
+    Variables that sit on a face of the box with the gradient pushing them out of it are held
+    (the binding set of Bertsekas' projected Newton methods, 1982, and of Kim, Sra & Dhillon's
+    projected quasi-Newton, 2010); the others move along ``d = P H P g``, ``P`` the free
+    variables' mask and ``H`` the (L-)BFGS inverse Hessian. ``-g . d < 0`` whenever a free
+    variable has a non-zero gradient, and projecting can only drop components that push out
+    of the box, so optimistix's backtracking Armijo search on the arc finds a decrease. At a
+    point where every free variable's gradient is zero (the box-constrained KKT point) the
+    direction is zero and the Cauchy criterion stops the run.
+    """
+
+    lower: Array
+    upper: Array
+
+    def init(self, y: Array, f_info_struct) -> _ProjectedDescentState:
+        del f_info_struct
+        return _ProjectedDescentState(y, jnp.zeros_like(y), optx.RESULTS.successful)
+
+    def query(self, y: Array, f_info, state: _ProjectedDescentState) -> _ProjectedDescentState:
+        del state
+        grad = f_info.grad
+        held = ((y <= self.lower) & (grad > 0)) | ((y >= self.upper) & (grad < 0))
+        free_grad = jnp.where(held, 0, grad)
+        if isinstance(f_info, optx.FunctionInfo.EvalGradHessian):
+            # Dense BFGS keeps the Hessian B: the free block's own Newton system,
+            # B_FF d_F = g_F (held rows: the identity, right-hand side 0), as L-BFGS-B's
+            # subspace step. (H_FF g_F, the inverse's block, ignores how the held variables
+            # couple to the free ones: on a bounded Rosenbrock it crawled 1000 iterations.)
+            hessian = f_info.hessian.as_matrix()
+            both_free = ~held[:, None] & ~held[None, :]
+            system = jnp.where(both_free, hessian, jnp.diag(held.astype(hessian.dtype)))
+            direction = jnp.linalg.solve(system, free_grad)
+        else:
+            direction = f_info.hessian_inv.mv(free_grad)
+        return _ProjectedDescentState(y, jnp.where(held, 0, direction), optx.RESULTS.successful)
+
+    def step(self, step_size, state: _ProjectedDescentState) -> tuple[Array, optx.RESULTS]:
+        trial = jnp.clip(state.y - step_size * state.direction, self.lower, self.upper)
+        return trial - state.y, state.result
+
+
+def _quiet(**_) -> None:
+    """optimistix's ``verbose`` hook, silent."""
+
+
+def _projected_step(solver, fn, y, args, options, state, tags):
+    # y + (clip(...) - y) can miss a face by a rounding error: the next trial point is put on
+    # the box exactly, so every point evaluated (and accepted) lies in it.
+    y, state, aux = super(type(solver), solver).step(fn, y, args, options, state, tags)
+    descent = solver.descent
+    trial = jnp.clip(state.y_eval, descent.lower, descent.upper)
+    return y, eqx.tree_at(lambda s: s.y_eval, state, trial), aux
+
+
+class ProjectedBFGS(optx.AbstractBFGS):
+    """``optimistix.BFGS`` (backtracking Armijo, Cauchy criterion on the max norm) along
+    ``ProjectedNewtonDescent``: every iterate stays in ``[lower, upper]``. It keeps the dense
+    Hessian, not its inverse (``use_inverse=False``), so that the direction can solve the
+    free variables' own system; a d x d solve per step, cheap at the paper's few unknowns."""
+
+    rtol: float
+    atol: float
+    descent: ProjectedNewtonDescent
+    norm: Callable = optx.max_norm
+    use_inverse: bool = False
+    search: optx.BacktrackingArmijo = optx.BacktrackingArmijo()
+    verbose: Callable = _quiet
+
+    def step(self, fn, y, args, options, state, tags):
+        return _projected_step(self, fn, y, args, options, state, tags)
+
+
+class ProjectedLBFGS(optx.AbstractLBFGS):
+    """``optimistix.LBFGS`` (the same search, memory and stopping rule) along
+    ``ProjectedNewtonDescent``: every iterate stays in ``[lower, upper]``."""
+
+    rtol: float
+    atol: float
+    descent: ProjectedNewtonDescent
+    history_length: int = 10
+    norm: Callable = optx.max_norm
+    use_inverse: bool = True
+    search: optx.BacktrackingArmijo = optx.BacktrackingArmijo()
+    verbose: Callable = _quiet
+
+    def step(self, fn, y, args, options, state, tags):
+        return _projected_step(self, fn, y, args, options, state, tags)
 
 
 class BFGSOutcome(struct.PyTreeNode):
@@ -155,10 +265,13 @@ def _minimize_one(
     settings: BFGSSettings,
     monitor: Callable[[Array, Any], Array] | None,
     target: Array | None = None,
+    bounds: tuple[Array, Array] | None = None,
 ):
-    # BFGS and LBFGS share optimistix's quasi-Newton state (f_info.f, num_accepted_steps,
-    # terminate, result): only the inverse-Hessian part of the state differs.
-    solver = settings.make_solver()
+    # BFGS and LBFGS (and their projected variants) share optimistix's quasi-Newton state
+    # (f_info.f, num_accepted_steps, terminate, result): only the inverse-Hessian part differs.
+    solver = settings.make_solver(bounds)
+    if bounds is not None:
+        y0 = jnp.clip(y0, *bounds)
     fn = lambda y, a: (objective(y, a), None)  # noqa: E731  optimistix wants (value, aux)
     f_struct = jax.ShapeDtypeStruct((), y0.dtype)
     tags = frozenset()
@@ -232,6 +345,7 @@ def minimize_batch(
     settings: BFGSSettings,
     monitor: Callable[[Array, Any], Array] | None = None,
     target: Float[Array, " n"] | None = None,
+    bounds: tuple[Float[Array, " d"], Float[Array, " d"]] | None = None,
 ) -> BFGSOutcome:
     """Minimise ``objective(y_i, args_i)`` for each i independently, all in one vmapped loop.
 
@@ -246,18 +360,30 @@ def minimize_batch(
             an accepted loss is ``<= target[i]`` (the discrepancy principle for ill-posed
             problems: stop when ``||F(x) - y||^2 <= tau * m * sigma^2`` rather than fit the
             noise). Its status is then ``converged``. None: the settings' rules alone.
+        bounds: optional ``(lower, upper)``, each ``(d,)`` and shared by all examples: the
+            projected solver (``ProjectedBFGS`` / ``ProjectedLBFGS``) from the starts clipped
+            into that box, every iterate inside it. None: the unconstrained solver.
 
     Converged means optimistix's Cauchy criterion held (or the target was reached);
     ``max_steps`` that the iteration or evaluation budget ran out; ``diverged`` that the loss
     or iterate became non-finite (BFGS fails this way when the objective overflows);
     ``failed`` any other optimistix result.
     """
+    if bounds is not None:
+        lower, upper = (jnp.asarray(bound, y0.dtype) for bound in bounds)
+        if lower.shape != y0.shape[1:] or upper.shape != y0.shape[1:]:
+            raise ValueError(
+                f"minimize_batch: bounds have shapes {lower.shape} and {upper.shape}; expected "
+                f"{y0.shape[1:]}, one (lower, upper) pair per unknown of a problem (y0 is "
+                f"{y0.shape}). Pass Problem.bounds, or None for an unconstrained run."
+            )
+        bounds = (lower, upper)
     if target is None:
-        solve = lambda y, a: _minimize_one(objective, y, a, settings, monitor)  # noqa: E731
+        solve = lambda y, a: _minimize_one(objective, y, a, settings, monitor, None, bounds)  # noqa: E731
         inputs = (y0, args)
     else:
         target = jnp.broadcast_to(jnp.asarray(target, y0.dtype), y0.shape[:1])
-        solve = lambda y, a, t: _minimize_one(objective, y, a, settings, monitor, t)  # noqa: E731
+        solve = lambda y, a, t: _minimize_one(objective, y, a, settings, monitor, t, bounds)  # noqa: E731
         inputs = (y0, args, target)
     if settings.batch_size == 1:
         # A plain loop over the examples, not ``lax.map``'s vmap over batches of one: unbatched,
@@ -278,9 +404,10 @@ def _solve_problems(
     settings: BFGSSettings,
     target: Array | None = None,
 ):
-    if settings.parameterization == "raw":
+    if settings.parameterization in ("raw", "projected"):
         objective = lambda y, p: problem.loss(y, p.condition, p.observed)  # noqa: E731
-        return minimize_batch(objective, y0, problems, settings, target=target)
+        bounds = problem.bounds if settings.parameterization == "projected" else None
+        return minimize_batch(objective, y0, problems, settings, target=target, bounds=bounds)
     objective = lambda z, p: problem.loss(  # noqa: E731
         problem.from_network(z), p.condition, p.observed
     )
@@ -299,7 +426,7 @@ def bfgs_on_problems(
 
     ``target``: optional ``(n,)`` losses at which each example stops (``minimize_batch``),
     e.g. the discrepancy principle's ``tau * m * sigma^2``; the loss is ``problem.loss``
-    in both parameterizations. One compiled function per (problem constants, n, dtype,
+    in every parameterization. One compiled function per (problem constants, n, dtype,
     with or without a target): seeds with equal shapes reuse it.
     """
     problem.check_solution_shape(y0, problems.n)

@@ -101,6 +101,26 @@ def test_bfgs_from_the_prior_mean_reconstructs(ct):
     assert np.all(estimate.loss < np.asarray(problem.losses(problem.prior_mean[None].repeat(N, 0), problems)))
 
 
+def test_bfgs_with_the_box_lands_in_it_and_refinement_clips_its_start(ct):
+    """``bfgs.parameterization: projected``: the baseline's images lie in the prior's [0, 1] box,
+    where the unconstrained MAP estimate leaves it (ringing below 0 next to edges); refinement
+    from an estimate outside the box starts from its projection and ends inside."""
+    from lio.methods import refine
+
+    problem, problems = ct
+    free = make_method("bfgs", {}, BFGSSettings(solver="lbfgs")).solve(problem, problems, None, None)
+    settings = BFGSSettings(solver="lbfgs", parameterization="projected")
+    boxed = make_method("bfgs", {}, settings).solve(problem, problems, None, None)
+    assert free.solution.min() < 0
+    assert boxed.solution.min() >= 0 and boxed.solution.max() <= 1
+    assert np.all(boxed.status == 0)  # converged
+    # Both converged on a convex objective: the box can only raise the minimum.
+    assert np.all(boxed.loss >= free.loss - 1e-9 * np.abs(free.loss))
+    refined = refine(problem, problems, free, settings)
+    assert refined.solution.min() >= 0 and refined.solution.max() <= 1
+    np.testing.assert_allclose(refined.loss, boxed.loss, rtol=1e-6)  # one minimum in the box
+
+
 def test_networks_see_the_filtered_back_projection_and_a_unet_returns_an_image(ct):
     problem, problems = ct
     features = jax.vmap(problem.network_input)(problems.observed, problems.condition)

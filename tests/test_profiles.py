@@ -21,6 +21,9 @@ SOLVE_TARGETS = [  # the 8 bfgs runs of the tiny config: exactly one group of 8
     for n in (4, 8)
 ]
 SAMPLE_TARGET = "results/wavepacket/data/n16/seed0.nc"  # one ungrouped CPU job
+# What a user writes over profiles/slurm's placeholders; the local cluster's names
+# (profiles/slurm/local-cluster/slurm.conf: partitions cpu and gpu; no accounting, any account).
+FILLED = {"<ACCOUNT>": "lio", "<CPU_PARTITION>": "cpu", "<GPU_PARTITION>": "gpu"}
 
 # Stand-ins for the cluster's commands. sbatch records its argv (one JSON list a line) and
 # answers like `sbatch --parsable`; the job never runs, so Snakemake waits and is killed.
@@ -52,6 +55,27 @@ def fake_cluster_bin(directory):
         (directory / name).write_text(text)
         (directory / name).chmod(0o755)
     return directory
+
+
+def fill_placeholders(workdir, filled=FILLED):
+    """Replace the placeholders of the scratch copy's profiles/slurm, as a user does."""
+    profile = workdir / "profiles/slurm/config.yaml"
+    text = profile.read_text()
+    for placeholder, name in filled.items():
+        assert placeholder in text, placeholder
+        text = text.replace(placeholder, name)
+    profile.write_text(text)
+    return workdir
+
+
+def job_resources(output):
+    """(rule, resources) of every job of a dry run, group members included."""
+    blocks = re.split(r"^\s*(?:local)?rule (\w+):$", output, flags=re.M)
+    jobs = []
+    for rule, block in zip(blocks[1::2], blocks[2::2]):
+        resources = re.search(r"^\s*resources: (.*)$", block, flags=re.M)
+        jobs.append((rule, dict(item.split("=", 1) for item in resources.group(1).split(", ")) if resources else {}))
+    return jobs
 
 
 def submitted_sbatch_calls(workdir, bin_dir, targets, expected_calls, timeout=300):
@@ -105,22 +129,50 @@ def merged(base, update):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    return scratch_copy(tmp_path_factory.mktemp("profiles"))
+    return fill_placeholders(scratch_copy(tmp_path_factory.mktemp("profiles")))
 
 
-def test_slurm_profile_sends_solve_jobs_to_the_gpu_partition(workdir):
+def test_slurm_profile_sends_every_gpu_job_to_the_gpu_partition(workdir):
+    """Issue 41: calibrate and basins jobs ask for a GPU as solve jobs do; in the CPU partition
+    (no GPUs on the usual cluster) sbatch refused every one of them."""
     result = snakemake(workdir, "-n", "--workflow-profile", "profiles/slurm", configfile=ROOT / "config/quick.yaml")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    solve_resources = re.findall(r"rule solve:.*?resources: ([^\n]*)", output, flags=re.S)
+    jobs = job_resources(output)
+    solve_resources = [resources for rule, resources in jobs if rule == "solve"]
     config = merged(yaml.safe_load((ROOT / "config/config.yaml").read_text()),
                     yaml.safe_load((ROOT / "config/quick.yaml").read_text()))
     blocks = [*config["experiments"].values(), *observations.experiments(config).values()]
     expected = sum(len(b["ns"]) * len(b["seeds"]) * len(b["methods"]) for b in blocks)
     assert len(solve_resources) == expected  # (experiments and observation amounts) x n x seeds x methods
-    assert all("gpu=1" in r and "slurm_partition=<GPU_PARTITION>" in r for r in solve_resources)
-    assert "slurm_partition=<CPU_PARTITION>" in output  # sampling jobs
+    # compute.gpu: true gives every solve, calibrate and basins job a GPU; each such job, and
+    # only such a job, goes to the GPU partition
+    gpu_rules = {"solve", "calibrate", "basins"}
+    assert {rule for rule, _ in jobs} >= gpu_rules
+    for rule, resources in jobs:
+        if not resources:  # rule all
+            continue
+        gpu = resources.get("gpu", "0")
+        assert (gpu, resources["slurm_partition"]) == (("1", "gpu") if rule in gpu_rules else ("0", "cpu")), rule
     assert "Group job solve" in output  # solve jobs are batched into SLURM jobs
+
+
+def test_slurm_profile_placeholders_are_refused_in_one_line(tmp_path):
+    """The profile as shipped stops before any job, naming what to replace and where."""
+    workdir = scratch_copy(tmp_path)
+    result = snakemake(workdir, "-n", "--workflow-profile", "profiles/slurm", configfile=TINY)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Job stats" not in output
+    message = [line for line in output.splitlines() if line.startswith("replace the placeholders")]
+    assert message == [
+        "replace the placeholders <ACCOUNT> (slurm_account), <CPU_PARTITION> (slurm_partition), "
+        "<GPU_PARTITION> (slurm_partition) in profiles/slurm/config.yaml (or your copy of it) with your "
+        "cluster's account and partitions (sacctmgr show associations user=$USER; sinfo -s); nothing was run"
+    ]
+    fill_placeholders(workdir, {"<ACCOUNT>": "lio", "<CPU_PARTITION>": "cpu"})  # one left over
+    result = snakemake(workdir, "-n", "--workflow-profile", "profiles/slurm", configfile=TINY)
+    assert result.returncode != 0
+    assert "replace the placeholders <GPU_PARTITION> (slurm_partition) in" in result.stdout + result.stderr
 
 
 def test_local_cpu_run_requests_no_gpu(workdir):
@@ -131,7 +183,7 @@ def test_local_cpu_run_requests_no_gpu(workdir):
 
 def test_slurm_group_job_asks_for_one_member_not_the_sum(tmp_path):
     (tmp_path / "work").mkdir()
-    workdir = scratch_copy(tmp_path / "work")
+    workdir = fill_placeholders(scratch_copy(tmp_path / "work"))
     for target in SOLVE_TARGETS:  # inputs present: the 8 solve jobs are ready at once
         data = workdir / target.replace("bfgs/", "data/").replace("/seed0/result.nc", "/seed0.nc")
         data.parent.mkdir(parents=True, exist_ok=True)
@@ -143,12 +195,12 @@ def test_slurm_group_job_asks_for_one_member_not_the_sum(tmp_path):
     # 2000 + 8 * 8 MB, compute.* of config/config.yaml), the members' runtimes added up
     # (10 + 0.1 n minutes, rounded: 4 x 10 + 4 x 11), since they run one after another.
     assert requests["rule_solve_solve"] == {
-        "rule": "rule_solve_solve", "partition": "<GPU_PARTITION>", "gpus": 1, "cpus": 1,
+        "rule": "rule_solve_solve", "partition": "gpu", "gpus": 1, "cpus": 1,
         "mem_mb": 2000 + 8 * 8, "runtime": 4 * 10 + 4 * 11,
     }
     # Sampling: CPU partition, no GPU, the profile's defaults.
     sample = requests["rule_sample_problems"]
-    assert (sample["partition"], sample["gpus"], sample["cpus"], sample["mem_mb"]) == ("<CPU_PARTITION>", None, 1, 2000)
+    assert (sample["partition"], sample["gpus"], sample["cpus"], sample["mem_mb"]) == ("cpu", None, 1, 2000)
 
 
 def test_slurm_profile_gives_solve_jobs_the_cuda_env(workdir, tmp_path):

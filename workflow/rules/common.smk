@@ -72,6 +72,27 @@ if USE_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", max(GPUS, 1) * COMPUTE.get("jobs_per_gpu", 1))
 
 
+def refuse_profile_placeholders():
+    """Stop before any job while a profile's resource still holds a `<PLACEHOLDER>`
+    (profiles/slurm: account and partitions); sbatch's own error names neither the file nor the fix."""
+    settings = workflow.resource_settings
+    left = {}
+    for resources in [settings.default_resources or {}, *settings.overwrite_resources.values()]:
+        for name, value in resources.items():
+            raw = str(getattr(value, "raw", value))
+            if re.fullmatch(r"<[A-Z_]+>", raw):
+                left.setdefault(raw, set()).add(name)
+    if left:
+        names = ", ".join(f"{p} ({'/'.join(sorted(r))})" for p, r in sorted(left.items()))
+        raise WorkflowError(
+            f"replace the placeholders {names} in profiles/slurm/config.yaml (or your copy of it) "
+            "with your cluster's account and partitions (sacctmgr show associations user=$USER; sinfo -s); nothing was run"
+        )
+
+
+refuse_profile_placeholders()
+
+
 localrules:
     aggregate,
     tables,

@@ -178,7 +178,7 @@ def test_target_stops_each_example_once_its_loss_is_reached(solver):
     np.testing.assert_array_equal(stopped.solution[2], starts[2])
 
 
-@pytest.mark.parametrize("parameterization", ["raw", "tanh"])
+@pytest.mark.parametrize("parameterization", ["raw", "tanh", "projected"])
 def test_bfgs_on_problems_takes_a_target(key, parameterization):
     from lio.methods.bfgs import bfgs_on_problems
     from lio.problems import WavePacket

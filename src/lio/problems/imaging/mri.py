@@ -35,6 +35,10 @@ class UndersampledMRI(ImageProblem):
     gradient). At acceleration 4 the data fix a quarter of the image's degrees of freedom; the
     unsampled frequencies are the null space, which the plain misfit leaves at the start's
     values (aliasing), and which the regulariser fills in. The objective is convex: one basin.
+    The box ``[0, 1]`` (``bounds``) is the prior's, as CT's: the networks reach it through their
+    scaled tanh, and the config keeps BFGS in it too (``bfgs.parameterization: projected``);
+    there TV needs a small smoothing (3e-4: at 1e-2 the estimates lose 1.9 dB) and its weight
+    moves up (``benchmarks/tv_baseline.py --experiment mri``).
 
     Solutions are the flattened image (``solution_shape = (size, size)``); the networks see the
     zero-filled reconstruction (``network_input``: inverse FFT of ``y`` with the unsampled

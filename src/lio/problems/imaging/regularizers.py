@@ -22,10 +22,14 @@ def regularization(
 
     Args:
         image: a ``(h, w)`` image.
-        kind: ``"tv"``: ``sum sqrt(|grad image|^2 + smoothing^2) - smoothing`` (zero for a
-            constant image, about an edge's length times its jump, differentiable for
-            ``smoothing > 0``); ``"tikhonov"``: ``sum |grad image|^2``.
-        smoothing: TV's smoothing (in the image's units); unused by Tikhonov.
+        kind: ``"tv"``: isotropic total variation, ``sum sqrt(|grad image|^2 + smoothing^2) -
+            smoothing`` (zero for a constant image, about an edge's length times its jump,
+            differentiable for ``smoothing > 0``; the plain isotropic TV as smoothing -> 0);
+            ``"tikhonov"``: ``sum |grad image|^2``.
+        smoothing: TV's smoothing (in the image's units); unused by Tikhonov. What it costs
+            in PSNR depends on the operator: in the box, CT's estimates lose 0.12 dB at 1e-2
+            and nothing below 3e-3, MRI's 1.9 dB at 1e-2 and 0.04 dB at 3e-4; each smaller
+            smoothing costs L-BFGS iterations (``benchmarks/tv_baseline.py``).
     """
     if kind not in REGULARIZERS:
         raise ValueError(f"regularization: kind must be one of {REGULARIZERS}, got {kind!r}.")

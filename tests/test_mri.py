@@ -125,6 +125,19 @@ def test_lbfgs_from_the_prior_mean_reconstructs(mri):
     assert np.all(estimate.loss < np.asarray(losses_at_start))
 
 
+def test_lbfgs_in_the_box_lands_in_it_at_no_lower_loss(mri):
+    """``bfgs.parameterization: projected`` on MRI: the estimates lie in the prior's [0, 1] box
+    (the unconstrained ones ring below 0), at a loss no lower than the unconstrained minimum's."""
+    problem, problems = mri
+    free = make_method("bfgs", {}, BFGSSettings(solver="lbfgs")).solve(problem, problems, None, None)
+    settings = BFGSSettings(solver="lbfgs", parameterization="projected")
+    boxed = make_method("bfgs", {}, settings).solve(problem, problems, None, None)
+    assert free.solution.min() < 0
+    assert boxed.solution.min() >= 0 and boxed.solution.max() <= 1
+    assert np.all(boxed.status == 0) and np.all(free.status == 0)  # both converged
+    assert np.all(boxed.loss >= free.loss - 1e-9 * np.abs(free.loss))
+
+
 @pytest.mark.parametrize("spec", [{"kind": "unet", "features": [4, 8]},
                                   {"kind": "conv", "features": [4], "dense": 8}])
 def test_networks_read_the_zero_filled_image(mri, spec):

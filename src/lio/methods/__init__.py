@@ -30,7 +30,7 @@ _REGISTRY = {
     "learned_gradient": ("lio.methods.learned_gradient", "LearnedGradient", "Learned gradient"),
     "diffusion": ("lio.methods.diffusion", "Diffusion", "Diffusion prior"),
     "random_start": ("lio.methods.random_start", "RandomStart", "Random start"),
-    "best_of_random_starts": ("lio.methods.random_start", "BestOfRandomStarts", "Best of random starts"),
+    "best_of_random_starts": ("lio.methods.random_start", "BestOfRandomStarts", "Best random start"),
 }
 # Labels without importing any method (figure and table jobs need no solver code).
 LABELS = {name: label for name, (_, _, label) in _REGISTRY.items()}

@@ -25,9 +25,10 @@ def tiny_config(**training):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     for name, block in TINY["experiments"]["wavepacket"]["methods"].items():
         for key, value in (block or {}).items():
-            options = config["experiments"]["wavepacket"]["methods"][name]
+            # a block tiny.yaml adds (the wave packet's learned gradient) starts empty
+            options = config["experiments"]["wavepacket"]["methods"].setdefault(name, {})
             if isinstance(value, dict):
-                options[key].update(value)
+                options.setdefault(key, {}).update(value)
             else:  # a plain option, e.g. learned_gradient's iterations
                 options[key] = value
     for block in config["experiments"]["wavepacket"]["methods"].values():

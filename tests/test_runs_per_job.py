@@ -148,9 +148,10 @@ def test_the_workflow_runs_chunks_of_seeds_per_job_and_agrees_with_one_job_per_r
 
 def test_the_slurm_profile_sends_group_jobs_to_the_gpu_partition(tmp_path):
     """profiles/slurm names rule solve in set-resources; the group rules take its resources."""
+    from tests.test_profiles import fill_placeholders
     from tests.workflow_helpers import scratch_copy, snakemake
 
-    workdir = scratch_copy(tmp_path)
+    workdir = fill_placeholders(scratch_copy(tmp_path))  # the profile refuses its placeholders
     result = snakemake(workdir, "-n", "--workflow-profile", "profiles/slurm", *RUNS,
                        "--configfile", str(ROOT / "tests/data/tiny.yaml"),
                        config={"experiments": {"wavepacket": {"seeds": list(SEEDS)}},
@@ -159,4 +160,4 @@ def test_the_slurm_profile_sends_group_jobs_to_the_gpu_partition(tmp_path):
     assert result.returncode == 0, output[-3000:]
     resources = re.findall(r"rule solve_group_seeds\w+:.*?resources: ([^\n]*)", output, flags=re.S)
     assert len(resources) == 4  # two methods x chunks (0, 1) and (2,)
-    assert all("gpu=1" in r and "slurm_partition=<GPU_PARTITION>" in r for r in resources)
+    assert all("gpu=1" in r and "slurm_partition=gpu" in r for r in resources)

@@ -26,7 +26,7 @@ parser.add_argument("--threads", type=int, default=1, help="XLA CPU threads: 1 a
 parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
 parser.add_argument("--out", default=None)
 args = parser.parse_args()
-from lio.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
+from lio.run.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
 
 limit_xla_cpu_threads(args.threads)  # before jax is imported
 
@@ -38,7 +38,7 @@ from common import median_time, write  # noqa: E402
 from lio.problems.imaging.acoustic import (  # noqa: E402
     AcousticWave, ricker, stable_time_step,
 )
-from lio.provenance import device, provenance  # noqa: E402
+from lio.analysis.provenance import device, provenance  # noqa: E402
 
 MAX_VELOCITY, PEAK_FREQUENCY, DURATION, WIDTH_KM = 4.5, 5.0, 2.0, 1.6
 

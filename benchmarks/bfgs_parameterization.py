@@ -21,7 +21,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lio import experiment  # noqa: E402
+from lio.run import experiment  # noqa: E402
 from lio.methods import BFGSSettings, make_method  # noqa: E402
 
 

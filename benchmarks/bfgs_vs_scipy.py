@@ -18,7 +18,7 @@ import time
 
 import jax
 
-from lio.experiment import enable_float64
+from lio.run.experiment import enable_float64
 
 enable_float64()  # as in the workflow: float64 data and BFGS, full-precision float32 matmuls
 
@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
 from common import load_config, median_time, write  # noqa: E402
 
-from lio.experiment import bfgs_settings, problem_of  # noqa: E402
+from lio.run.experiment import bfgs_settings, problem_of  # noqa: E402
 from lio.methods.bfgs import bfgs_on_problems  # noqa: E402
-from lio.provenance import device, provenance  # noqa: E402
+from lio.analysis.provenance import device, provenance  # noqa: E402
 
 
 def scipy_loop(problem, problems, y0, examples: int, max_iterations: int, gtol: float):

@@ -2,7 +2,7 @@
 
 On a calibration problem set (seed 1000, disjoint from the evaluation seeds), trains the
 reparameterized U-Net of the quick config's size for ``--steps`` Adam steps at each rate and
-prints the estimates' mean PSNR / SSIM, the pinned share and the spread (lio.health), beside the
+prints the estimates' mean PSNR / SSIM, the pinned share and the spread (lio.analysis.health), beside the
 prior mean's and the filtered back-projection's PSNR.
 
     python benchmarks/ct_training_health.py [--rates 1e-2 1e-3] [--steps 1000] [--out FILE]
@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 jax.config.update("jax_enable_x64", True)
 
-from lio import health  # noqa: E402
+from lio.analysis import health  # noqa: E402
 from lio.methods import BFGSSettings, make_method  # noqa: E402
 from lio.problems import make_problem  # noqa: E402
 

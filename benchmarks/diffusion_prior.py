@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 jax.config.update("jax_enable_x64", True)
 
-from lio import calibration  # noqa: E402
-from lio.experiment import bfgs_settings, keys, problem_of  # noqa: E402
+from lio.run import calibration  # noqa: E402
+from lio.run.experiment import bfgs_settings, keys, problem_of  # noqa: E402
 from lio.methods import make_method, refine  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Per experiment (and per variant of its constants), on problem sets of seeds outside the sweep's,
 BFGS runs from the prior mean (the baseline's start), from ``--starts`` points drawn uniformly in
-the prior box, and from the hidden truth (``lio.basins.multistart``, as the workflow's ``basins``
+the prior box, and from the hidden truth (``lio.run.basins.multistart``, as the workflow's ``basins``
 rule runs it on the calibration sets). An example is **stuck** when some other start reaches
 a loss lower than the baseline's by more than the comparison's tolerance (``comparison.rtol`` and
 ``atol``): a better optimum exists that BFGS from the prior mean missed. No method refined by BFGS
@@ -33,8 +33,8 @@ from common import load_config, write
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lio import basins, experiment  # noqa: E402
-from lio.provenance import device, provenance  # noqa: E402
+from lio.run import basins, experiment  # noqa: E402
+from lio.analysis.provenance import device, provenance  # noqa: E402
 
 
 def parse_variant(text: str) -> dict:

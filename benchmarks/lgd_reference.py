@@ -78,7 +78,7 @@ from lio.methods.bfgs_method import refine  # noqa: E402
 from lio.problems import make_problem  # noqa: E402
 from lio.problems.base import ProblemSet  # noqa: E402
 from lio.problems.imaging import phantoms, tomography  # noqa: E402
-from lio.provenance import provenance  # noqa: E402
+from lio.analysis.provenance import provenance  # noqa: E402
 
 # Adler & Öktem 2017, Shepp-Logan, 30 views, 5 % noise (PSNR, dB; as quoted in issue 19).
 PUBLISHED_PSNR = {"fbp": 19.75, "tv": 29.83, "learned_gradient": 32.02}

@@ -31,7 +31,7 @@ from lio.methods import BFGSSettings  # noqa: E402
 from lio.methods.bfgs import STATUS, bfgs_on_problems  # noqa: E402
 from lio.methods.networks import SolverNetwork  # noqa: E402
 from lio.problems.paper.navier_stokes import NavierStokes  # noqa: E402
-from lio.provenance import device, provenance  # noqa: E402
+from lio.analysis.provenance import device, provenance  # noqa: E402
 
 # Paper §4.4: four 2D convolutions and two dense layers.
 NETWORK = {"kind": "conv", "features": [16, 16, 32, 32], "kernel_size": 3, "dense": 64}

@@ -21,7 +21,7 @@ parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--threads", type=int, default=1, help="XLA CPU threads: 1 as in jobs, 0 all")
 parser.add_argument("--out", default=None)
 args = parser.parse_args()
-from lio.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
+from lio.run.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
 
 limit_xla_cpu_threads(args.threads)  # before jax is imported
 
@@ -29,8 +29,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from common import load_config, median_time, write  # noqa: E402
 
-from lio.experiment import enable_float64, problem_of  # noqa: E402
-from lio.provenance import device, provenance  # noqa: E402
+from lio.run.experiment import enable_float64, problem_of  # noqa: E402
+from lio.analysis.provenance import device, provenance  # noqa: E402
 
 PARTS = ("all", "advect", "diffuse", "project")
 

@@ -20,10 +20,10 @@ import argparse
 import numpy as np
 from common import load_config, write
 
-from lio import studies
-from lio.experiment import bfgs_settings, enable_float64, keys, problem_of
+from lio.run import studies
+from lio.run.experiment import bfgs_settings, enable_float64, keys, problem_of
 from lio.methods import make_method
-from lio.provenance import provenance
+from lio.analysis.provenance import provenance
 
 
 def outcome(problem, problems, estimate) -> dict:

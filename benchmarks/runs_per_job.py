@@ -5,8 +5,8 @@
         [--threads 1] [--out FILE]
 
 For each method the same (experiment, method, n, seeds) runs twice, each job a fresh Python
-process as Snakemake starts it: ``runs_per_job 1`` (one process per seed, ``lio.experiment.solve``)
-and ``runs_per_job k`` (one process for all k seeds, ``lio.experiment.solve_group``). Each layout
+process as Snakemake starts it: ``runs_per_job 1`` (one process per seed, ``lio.run.experiment.solve``)
+and ``runs_per_job k`` (one process for all k seeds, ``lio.run.experiment.solve_group``). Each layout
 starts with an empty JAX compilation cache of its own, so the one-per-run layout gets what the
 workflow gives it (later seeds load the first seed's compiled programs from the cache). Prints
 the wall time of each layout, its ratio, and how far the two layouts' results differ.
@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 from common import load_config, write
 
-from lio.provenance import provenance
+from lio.analysis.provenance import provenance
 
 # One job as the workflow runs it: the job's environment set before jax is imported.
 JOB = """
 import json, sys
-from lio.jobenv import prepare
+from lio.run.jobenv import prepare
 prepare({threads}, 0)
-from lio import experiment
+from lio.run import experiment
 config = json.load(open({config!r}))
 getattr(experiment, {function!r})(config, *json.loads(sys.argv[1]))
 """
@@ -72,7 +72,7 @@ def run_job(function: str, arguments: list, config_path: Path, threads: int, cac
 
 def differences(one: list[Path], other: list[Path]) -> dict:
     """Largest relative difference of the runs' losses and whether every status agrees."""
-    from lio.results import open_dataset
+    from lio.analysis.results import open_dataset
 
     largest, same_status = 0.0, True
     for a, b in zip(one, other, strict=True):

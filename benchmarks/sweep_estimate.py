@@ -3,7 +3,7 @@
     python benchmarks/sweep_estimate.py [--configfile ...] [--experiments ...] [--ns 2 16 256]
         [--steps 50] [--cores 2] [--jobs 1] [--only-methods reparameterized ...] [--out FILE]
 
-Each job is the workflow's own ``lio.experiment.solve`` (seed 0), run in a fresh process with
+Each job is the workflow's own ``lio.run.experiment.solve`` (seed 0), run in a fresh process with
 one XLA thread, as a ``snakemake --cores N`` job runs, and with its training shortened to
 ``--steps`` Adam steps. The run's timers then give, for the learned methods,
 ``first step`` (compilation included), the time per further step and the refinement, and
@@ -38,16 +38,16 @@ import xarray as xr
 import yaml
 from common import load_config, write
 
-from lio import observations
-from lio.config import restrict_methods
-from lio.provenance import device, provenance
+from lio.run import observations
+from lio.run.config import restrict_methods
+from lio.analysis.provenance import device, provenance
 
 JOB = """
 import sys, time, yaml
 start = time.perf_counter()
-from lio.jobenv import prepare
+from lio.run.jobenv import prepare
 prepare(1, 0)
-from lio.experiment import sample_data, solve
+from lio.run.experiment import sample_data, solve
 config = yaml.safe_load(open(sys.argv[1]))
 experiment, method, n, data, out = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
 if method == "data":
@@ -137,7 +137,7 @@ def extrapolate(rows: list[dict], config: dict, cores: int) -> dict:
             largest[method] = seconds  # at the largest n
         data = [r["estimated_job_s"] for r in rows if r["experiment"] == experiment and r["method"] == "data"]
         data_s = (max(data) if data else 0.0) * len(block["ns"]) * seeds
-        # The observation-amount axis (lio.observations): every amount reruns its methods x ns x
+        # The observation-amount axis (lio.run.observations): every amount reruns its methods x ns x
         # seeds. Costed at the base experiment's measured job times per n (the amount changes
         # a job's cost only through the observation's size, which the base's times bound from
         # above for an axis that observes less).

@@ -33,13 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-from lio.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
+from lio.run.jobenv import limit_xla_cpu_threads  # noqa: E402  (imports no jax)
 
 limit_xla_cpu_threads(_parser().parse_known_args()[0].threads)  # before jax is imported
 
 import jax  # noqa: E402
 
-from lio.experiment import enable_float64  # noqa: E402
+from lio.run.experiment import enable_float64  # noqa: E402
 
 enable_float64()  # as in the workflow: float64 data and BFGS, full-precision float32 matmuls
 
@@ -48,9 +48,9 @@ import optax  # noqa: E402
 from common import load_config, median_time, platform, write  # noqa: E402
 from flops import count_flops  # noqa: E402
 
-from lio.experiment import problem_of  # noqa: E402
+from lio.run.experiment import problem_of  # noqa: E402
 from lio.methods.networks import SolverNetwork  # noqa: E402
-from lio.provenance import device, provenance  # noqa: E402
+from lio.analysis.provenance import device, provenance  # noqa: E402
 
 
 def matmul_rate() -> float:

@@ -11,7 +11,7 @@ measures, with the experiment's own L-BFGS settings from the prior's mean image:
    ``--smoothing-tolerance`` dB of the best (a larger one converges in fewer iterations);
 2. at that smoothing, every weight of the grid with the box on the calibration set and the
    held-out sets (seeds 0 and 1, n = 16 each, drawn as the workflow draws them,
-   ``lio.experiment.keys``), and without the box (``raw``) on all three. The weight chosen is
+   ``lio.run.experiment.keys``), and without the box (``raw``) on all three. The weight chosen is
    the calibration set's best mean PSNR with the box; the classical reconstruction (FBP /
    zero-filling) and the config's own setting on each set for comparison;
 3. at the chosen setting, TV's mean PSNR against iterations (with and without the box), the
@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import load_config  # noqa: E402
 
-from lio import experiment  # noqa: E402
+from lio.run import experiment  # noqa: E402
 from lio.methods import BFGSSettings, bfgs_on_problems, minimize_batch  # noqa: E402
 
 # Quarter-decade steps (10^(k/4), two digits), an eighth-decade step 1.3e-3 where CT's optimum lies.

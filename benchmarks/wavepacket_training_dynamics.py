@@ -13,7 +13,7 @@ learning rate and compares its estimates at initialisation with its final ones:
 - the share inside the truth's envelope (|t0 − truth| < 2σ, where the loss still varies) and
   the median |dL/dt0| there, before and after: estimates driven by noisy, normalised (Adam)
   steps leave regions of large gradient and collect where the gradient is small;
-- the pinned share (lio.health), and how often the estimate beats BFGS, own and refined.
+- the pinned share (lio.analysis.health), and how often the estimate beats BFGS, own and refined.
 
     python benchmarks/wavepacket_training_dynamics.py [--rates 1e-3 3e-4 1e-4 3e-5] [--seeds 1000 1001]
 """
@@ -36,7 +36,7 @@ jax.config.update("jax_enable_x64", True)
 
 from common import load_config  # noqa: E402
 
-from lio import health  # noqa: E402
+from lio.analysis import health  # noqa: E402
 from lio.methods import BFGSSettings, make_method, refine  # noqa: E402
 from lio.methods.networks import SolverNetwork  # noqa: E402
 from lio.problems import make_problem  # noqa: E402

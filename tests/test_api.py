@@ -308,7 +308,7 @@ def test_in_bounds_marks_solutions_in_the_box(solved):
 
 def test_new_status_codes_come_after_the_stored_ones():
     from lio.methods import STATUS
-    from lio.results import STATUS_ATTRS
+    from lio.analysis.results import STATUS_ATTRS
 
     # Results files store the index: the first five meanings must never move.
     assert STATUS[:5] == ("converged", "max_steps", "diverged", "failed", "completed")

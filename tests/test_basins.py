@@ -1,9 +1,9 @@
-"""The basins check (lio.basins): is BFGS from the prior mean stuck where another start ends lower?"""
+"""The basins check (lio.run.basins): is BFGS from the prior mean stuck where another start ends lower?"""
 
 import jax
 import numpy as np
 
-from lio import basins
+from lio.run import basins
 from lio.methods import BFGSSettings
 from lio.problems import WavePacket
 

@@ -8,7 +8,7 @@ import pytest
 import scipy.optimize
 
 from lio.methods import STATUS, BFGSSettings, minimize_batch
-from lio.methods.bfgs import ProjectedBFGS, ProjectedLBFGS
+from lio.methods.projected import ProjectedBFGS, ProjectedLBFGS
 
 
 def rosenbrock(x, _):

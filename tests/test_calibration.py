@@ -1,4 +1,4 @@
-"""The paper's tuning policy (lio.calibration): ladder, stability criterion, chosen rate."""
+"""The paper's tuning policy (lio.run.calibration): ladder, stability criterion, chosen rate."""
 
 import json
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from lio import calibration
-from lio.experiment import calibrate, sample_data
+from lio.run import calibration
+from lio.run.experiment import sample_data
+from lio.run.ladder import calibrate
 from tests.workflow_helpers import ROOT
 
 
@@ -116,8 +117,8 @@ def test_the_diffusion_prior_calibrates_its_guidance_not_its_learning_rate(tmp_p
     assert record["chosen_guidance"] == best["guidance"] and record["found"]
     assert calibration.read_chosen(out) == ("guidance", best["guidance"])
     assert "[calibrate wavepacket/diffusion] guidance 0.1 seed 1000: median L" in capsys.readouterr().out
-    from lio.experiment import solve
-    from lio.results import open_dataset
+    from lio.run.experiment import solve
+    from lio.analysis.results import open_dataset
 
     run = tmp_path / "run.nc"
     solve(config, "wavepacket", "diffusion", 8, 1000, str(data), str(run), str(out))
@@ -128,7 +129,7 @@ def test_the_diffusion_prior_calibrates_its_guidance_not_its_learning_rate(tmp_p
 def test_rates_and_guidance_share_one_table_and_the_report_splits_them(tmp_path):
     """calibration.table reads both kinds of file; the CSV round trip keeps each kind's rows
     apart: the learning-rate table shows rates only, the guidance table zeta with its losses."""
-    from lio.paper.generated import calibration_tabular, guidance_tabular
+    from lio.report.paper.tuning import calibration_tabular, guidance_tabular
 
     rate = {
         "experiment": "wavepacket", "method": "reparameterized", "chosen_learning_rate": 1e-3,

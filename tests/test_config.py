@@ -7,8 +7,8 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from lio import observations
-from lio.config import drop_null_experiments, schema_problems, workflow_problems
+from lio.run import observations
+from lio.run.config import drop_null_experiments, schema_problems, workflow_problems
 from tests.workflow_helpers import ROOT, scratch_copy, snakemake
 
 WP = "wavepacket"

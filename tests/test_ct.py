@@ -5,7 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lio import health, nets
+from lio.analysis import health
+
+from lio.core import nets
 from lio.methods import BFGSSettings, make_method
 from lio.methods.networks import SolverNetwork, true_losses
 from lio.problems import make_problem, params_schema

@@ -1,5 +1,5 @@
 """README.md and docs/: every generated block is what its generator writes now, the site builds,
-and the README stays an entry point (lio.docs)."""
+and the README stays an entry point (lio.report.docs)."""
 
 import re
 import shutil
@@ -8,15 +8,15 @@ import sys
 
 import pytest
 
-from lio.docs import GENERATORS, SLOW, update
-from lio.docs.blocks import blocks, pages, regenerated
+from lio.report.docs import GENERATORS, SLOW, update
+from lio.report.docs.blocks import blocks, pages, regenerated
 from tests.workflow_helpers import ROOT
 
 
 def test_generated_blocks_are_current():
     """No number on a page was typed or left stale (the example's block: the next test)."""
     stale = update(ROOT, GENERATORS, check=True, skip=SLOW)
-    assert not stale, f"stale generated blocks {stale}: run `python -m lio.docs` and commit the pages"
+    assert not stale, f"stale generated blocks {stale}: run `python -m lio.report.docs` and commit the pages"
 
 
 def test_the_minimize_example_prints_what_its_page_shows():
@@ -25,7 +25,7 @@ def test_the_minimize_example_prints_what_its_page_shows():
     text = page.read_text()
     only_slow = [name for name in GENERATORS if name not in SLOW]
     _, changed = regenerated(text, GENERATORS, ROOT, "docs/minimize.md", skip=only_slow)
-    assert not changed, "docs/minimize.md's example prints something else now: run `python -m lio.docs`"
+    assert not changed, "docs/minimize.md's example prints something else now: run `python -m lio.report.docs`"
 
 
 def test_every_page_uses_known_generators_and_the_readme_and_minimize_have_blocks():
@@ -46,7 +46,7 @@ def test_a_number_edited_by_hand_fails_the_check(tmp_path):
     number = re.compile(r"\d+\.\d").search(readme, verdict)
     edited = readme[: number.start()] + "99.9" + readme[number.end() :]
     (tmp_path / "README.md").write_text(edited)
-    check = [sys.executable, "-m", "lio.docs", "--check", "--root", str(tmp_path), "--skip", *SLOW]
+    check = [sys.executable, "-m", "lio.report.docs", "--check", "--root", str(tmp_path), "--skip", *SLOW]
     result = subprocess.run(check, capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "README.md: block 'verdict' differs from its generator" in result.stdout

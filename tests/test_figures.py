@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from lio.figures import geometric_spread  # noqa: E402
+from lio.report.figures import geometric_spread  # noqa: E402
 
 
 def test_geometric_spread_stays_positive_where_the_std_exceeds_the_mean():
@@ -28,7 +28,7 @@ def test_optimisation_curves_plot_the_monitored_iterations_only(monkeypatch, tmp
     panel draws its monitored points, not a line broken at every gap."""
     import xarray as xr
 
-    from lio import figures
+    from lio.report import figures
 
     every = np.linspace(10.0, 1.0, 21)
     thinned = np.full(21, np.nan)

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lio.problems.paper.fluid import ADVECTION_STENCIL, SHIFTED_MIN_BATCH, MACGrid, _use_shifted
+from lio.problems.paper.fluid import ADVECTION_STENCIL, SHIFTED_MIN_BATCH, MACGrid
+from lio.problems.paper.fluid.advection import _use_shifted
 
 DT = 2.0
 GRIDS = {

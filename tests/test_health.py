@@ -1,12 +1,12 @@
-"""Training-health diagnostics (lio.health) and the exact / same-minimum comparison."""
+"""Training-health diagnostics (lio.analysis.health) and the exact / same-minimum comparison."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from lio import health
-from lio.metrics import fractions, health_markdown
+from lio.analysis import health
+from lio.analysis.metrics import fractions, health_markdown
 from lio.problems import WavePacket
 
 LOWER, UPPER = np.array([32.0]), np.array([224.0])
@@ -114,7 +114,7 @@ def test_pinned_share_pooled_over_problems_and_the_sizes_where_it_lives():
     assert row.pinned == pytest.approx(0.25) and row.pinned_pooled == pytest.approx(0.1)
     assert row.pinned_ns == "2"
 
-    from lio.paper.generated import pinning_notes
+    from lio.report.paper.health import pinning_notes
 
     table = fractions(dataset, "unrefined", 1e-6, 1e-12, 20, 0.95, problem=WavePacket())
     table.insert(0, "experiment", "wavepacket")
@@ -151,7 +151,7 @@ def test_health_rows_carry_the_start_where_the_aggregate_has_it():
 def test_a_baselines_flags_say_stuck_at_its_start_or_left_the_box_not_degenerate():
     """BFGS's estimates all at the prior mean (spread 0): for a learned method that is a
     degenerate run; for the baseline it is reported as what it is."""
-    from lio.metrics import health_verdict
+    from lio.analysis.metrics import health_verdict
 
     truth = [100.0, 120.0, 140.0, 160.0]
     stuck = [128.0, 128.0, 128.0, 128.0]

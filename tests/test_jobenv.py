@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lio import jobenv
+from lio.run import jobenv
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_multithreaded_job_keeps_xla_threads(clean_env):
     assert "intra_op_parallelism_threads" not in os.environ.get("XLA_FLAGS", "")
 
 
-CLAIM = "import sys; from lio.jobenv import claim_gpu; print(claim_gpu(2, sys.argv[1]))"
+CLAIM = "import sys; from lio.run.jobenv import claim_gpu; print(claim_gpu(2, sys.argv[1]))"
 
 
 def test_concurrent_jobs_claim_distinct_gpus(tmp_path, clean_env):

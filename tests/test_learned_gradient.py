@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lio.config import problems_in
+from lio.run.config import problems_in
 from lio.methods import STATUS, BFGSSettings, make_method
 from lio.methods.learned_gradient import LOSSES
 from lio.methods.training import tree_cast
@@ -140,7 +140,7 @@ def test_joint_training_learns_to_descend():
     """100 Adam steps on the oscillator's own losses: x_K ends well below the start x_0, inside
     the prior's box (unprojected, the same training reached a lower L/n only with every
     estimate outside the box: 9.0 against 15.9 at 200 steps)."""
-    from lio import health
+    from lio.analysis import health
 
     problem = make_problem("oscillator")
     problems, _, key = sets(problem, n=16, seed=3)

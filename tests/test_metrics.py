@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lio.metrics import compare, fractions, latex_table, markdown_table
+from lio.analysis.metrics import compare, fractions, latex_table, markdown_table
 
 
 def test_compare_with_ties_tolerance_and_nan():

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from lio.problems.imaging.fourier import MaskedFourier
 from tests.workflow_helpers import ROOT
 
-# Snakemake parses the config with x64 off and builds every configured problem (lio.config):
+# Snakemake parses the config with x64 off and builds every configured problem (lio.run.config):
 # asking for a float64 mask there printed a UserWarning on every call, dry runs included.
 BUILD_WITH_X64_OFF = """
 import warnings

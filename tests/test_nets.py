@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from lio.nets import max_pool
+from lio.core.nets import max_pool
 
 
 @pytest.mark.parametrize(

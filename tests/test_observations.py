@@ -1,11 +1,11 @@
-"""The observation-amount axis (lio.observations): config, derived experiments, the wave packet's
+"""The observation-amount axis (lio.run.observations): config, derived experiments, the wave packet's
 knob, and the table of quality per amount."""
 
 import jax
 import numpy as np
 import pytest
 
-from lio import observations, studies
+from lio.run import observations, studies
 from lio.problems import WavePacket
 
 METHODS = {"bfgs": {}, "reparameterized": {"training": {"steps": 10}}, "supervised": {}}
@@ -116,7 +116,7 @@ def axis_table(most="1", fewest="0.25", increases=True, config_order=True):
 @pytest.mark.parametrize(("most", "fewest", "increases", "config_order"), [
     ("1", "0.25", True, True), ("1", "0.25", True, False), ("2", "8", False, True), ("2", "8", False, False)])
 def test_the_report_finds_the_crossover_and_the_method_that_holds_up(most, fewest, increases, config_order):
-    from lio.paper import amounts
+    from lio.report.paper import amounts
 
     frame = axis_table(most, fewest, increases, config_order)
     found = amounts.findings(frame)
@@ -135,7 +135,7 @@ def test_the_report_finds_the_crossover_and_the_method_that_holds_up(most, fewes
 
 
 def test_the_report_flags_degenerate_learned_runs_and_never_names_them_the_method_that_holds_up():
-    from lio.paper import amounts
+    from lio.report.paper import amounts
 
     frame = axis_table()
     frame.loc[(frame["method"] == "reparameterized") & (frame["amount"] == "0.25"), "degenerate"] = 3
@@ -151,7 +151,7 @@ def test_the_report_flags_degenerate_learned_runs_and_never_names_them_the_metho
 
 
 def test_the_report_names_configured_axes_it_does_not_hold():
-    from lio.paper import amounts
+    from lio.report.paper import amounts
 
     assert amounts.section({}, {}, "paper", {}, ["ct"]).startswith("No observation-amount axis")
     text = amounts.section({"wavepacket": axis_table()}, {"wavepacket": "paper/figures/observations/wavepacket.pdf"},
@@ -188,7 +188,7 @@ def test_the_axis_figure_shows_the_error_to_the_truth_where_there_is_no_psnr(tmp
     without PSNR gets a third panel with it, on a log axis (a run far outside the box shows)."""
     import matplotlib.pyplot as plt
 
-    from lio import figures
+    from lio.report import figures
 
     created = []
     original = plt.subplots

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lio.problems import PROBLEMS, DampedOscillator, make_problem
-from lio.results import open_dataset
+from lio.analysis.results import open_dataset
 from tests.workflow_helpers import scratch_copy, snakemake
 
 
@@ -162,7 +162,7 @@ def test_config_block_runs_the_real_workflow_without_rule_edits(tmp_path):
 
 def test_config_file_adds_the_oscillator_to_the_full_sweep(tmp_path):
     # A real dry run (in a scratch copy, so existing results/ do not matter): the untouched
-    # file validates (schema, and lio.config builds every method) and adds oscillator jobs
+    # file validates (schema, and lio.run.config builds every method) and adds oscillator jobs
     # beside the wave packet's.
     workdir = scratch_copy(tmp_path)
     result = snakemake(workdir, "-n", "--cores", "1", "--configfile", "config/oscillator.yaml", timeout=300)

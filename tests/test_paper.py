@@ -13,15 +13,17 @@ import pytest
 import xarray as xr
 import yaml
 
-from lio import paper
-from lio.paper import files
-from lio.paper.constants import format_value
-from lio.paper.generated import comparison_tabular, summary
+from lio.report import paper
+from lio.report.paper import files
+from lio.report.paper.constants import format_value
+from lio.report.paper.comparison import comparison_tabular, summary
+from lio.report.paper.costs import COST_N, cost_tabular
+from lio.report.paper.reference import load_reference
 from tests.test_workflow import job_counts
 from tests.workflow_helpers import ROOT, scratch_copy, snakemake
 
 TINY = ROOT / "tests/data/tiny.yaml"
-REFERENCE = paper.generated.load_reference(ROOT / "paper/reference.yaml")
+REFERENCE = load_reference(ROOT / "paper/reference.yaml")
 
 
 def read_macros(path: Path) -> dict[str, str]:
@@ -217,11 +219,11 @@ def test_cost_table_is_wall_time_relative_to_bfgs():
     assert costs.loc["reparameterized", ["solve", "total", "job"]].tolist() == [4.0, 4.5, 3.0]
     assert np.isnan(paper.cost_table({"wavepacket": synthetic_aggregate()}, None)["job"]).all()
     assert np.isnan(costs["total_at_n"]).all()  # the synthetic sweep has no n = 64
-    at_64 = synthetic_aggregate().assign_coords(n=[8, paper.generated.COST_N])
+    at_64 = synthetic_aggregate().assign_coords(n=[8, COST_N])
     at_64["wall_time_unrefined_s"].loc[{"n": 64, "solver": "supervised"}] = [6.0, np.nan]  # one seed ran
     costs = paper.cost_table({"wavepacket": at_64}, None).set_index("method")
     assert costs.loc["reparameterized", "total_at_n"] == 4.5 and costs.loc["supervised", "total_at_n"] == 6.5
-    tex = paper.generated.cost_tabular(costs.reset_index(), ["wavepacket"])
+    tex = cost_tabular(costs.reset_index(), ["wavepacket"])
     assert "$n = 64$" in tex and "4.5$\\times$" in tex
 
 
@@ -507,11 +509,11 @@ def test_record_rebuilds_paper_and_readme_without_training(tmp_path):
         macros[paper.macro(row.experiment, "reparameterized", "refined", "better")]
         == f"{100 * row.better:.1f}"
     )
-    # The workflow writes the README's block beside the paper; only lio.paper.record touches README.md.
+    # The workflow writes the README's block beside the paper; only lio.report.paper.record touches README.md.
     assert (workdir / "README.md").read_text() == (ROOT / "README.md").read_text()
     block = (workdir / "paper/generated/readme.md").read_text()
     assert block.count("<!-- results:start -->") == 1 and "(paper 86.0 / 1.8)" in block
-    sync = [sys.executable, "-m", "lio.paper.record"]
+    sync = [sys.executable, "-m", "lio.report.paper.record"]
     assert subprocess.run(sync, cwd=workdir, capture_output=True).returncode == 0
     assert block.rstrip("\n") in (workdir / "README.md").read_text()
     assert subprocess.run([*sync, "--check"], cwd=workdir, capture_output=True).returncode == 0
@@ -520,9 +522,9 @@ def test_record_rebuilds_paper_and_readme_without_training(tmp_path):
 
 
 def test_the_readme_shows_the_committed_record(tmp_path):
-    """README.md's results block is what the record gives now (sync: python -m lio.paper.record)."""
-    from lio.paper.files import layout
-    from lio.paper.readme import README_END, README_START, write_readme
+    """README.md's results block is what the record gives now (sync: python -m lio.report.paper.record)."""
+    from lio.report.paper.files import layout
+    from lio.report.paper.readme import README_END, README_START, write_readme
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     cwd = os.getcwd()
@@ -539,7 +541,7 @@ def test_the_readme_shows_the_committed_record(tmp_path):
     current = readme[readme.index(README_START) : readme.index(README_END) + len(README_END)]
     assert current == (tmp_path / "readme.md").read_text().rstrip("\n"), (
         "README.md's results are stale: run `snakemake --cores 1 --config paper_source=record` "
-        "and `python -m lio.paper.record`"
+        "and `python -m lio.report.paper.record`"
     )
 
 
@@ -562,8 +564,8 @@ def test_a_plain_run_writes_no_tracked_file_and_publish_writes_only_the_record(t
 
 
 def test_publish_refuses_runs_of_an_uncommitted_tree(tmp_path):
-    from lio.paper.record import publish_aggregate, uncommitted_runs
-    from lio.results import open_dataset
+    from lio.report.paper.record import publish_aggregate, uncommitted_runs
+    from lio.analysis.results import open_dataset
 
     dataset = open_dataset(ROOT / "paper/data/billiards_aggregate.nc").load()
     ran = np.isfinite(dataset["wall_time_unrefined_s"].values)
@@ -589,7 +591,7 @@ def test_publish_refuses_runs_of_an_uncommitted_tree(tmp_path):
 
 def test_deviations_list_each_cell_beyond_15_points_with_its_diagnostics():
     """Issue 17: a Table 2 cell more than 15 points from the paper's comes with what was measured."""
-    from lio.paper.generated import deviations_tabular
+    from lio.report.paper.deviations import deviations_tabular
 
     table = pd.DataFrame(
         [

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config, validate
 
-from lio.config import problems_in
+from lio.run.config import problems_in
 from lio.problems import PROBLEMS, make_problem, params_schema
 from lio.problems.schema import field_schema, parameter_errors
 from tests.conftest import ALL_PROBLEMS

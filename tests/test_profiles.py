@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from lio import observations
+from lio.run import observations
 from tests.workflow_helpers import ROOT, scratch_copy, snakemake
 
 TINY = ROOT / "tests/data/tiny.yaml"
@@ -216,7 +216,7 @@ def test_slurm_profile_gives_solve_jobs_the_cuda_env(workdir, tmp_path):
 
 @pytest.mark.parametrize("spelled, expected", [("True", True), ("true", True), ("False", False), ("auto", "auto")])
 def test_command_line_gpu_switch_is_a_boolean_again(spelled, expected):
-    from lio.config import restore_booleans
+    from lio.run.config import restore_booleans
 
     config = {"compute": {"gpu": spelled, "threads": 1}}
     restore_booleans(config)

@@ -11,10 +11,10 @@ import pytest
 import xarray as xr
 import yaml
 
-from lio import experiment
+from lio.run import experiment
 from lio.methods import STATUS
-from lio.metrics import compare
-from lio.results import aggregate, open_dataset
+from lio.analysis.metrics import compare
+from lio.analysis.results import aggregate, open_dataset
 from tests.workflow_helpers import ROOT, scratch_copy
 
 TINY = yaml.safe_load((ROOT / "tests/data/tiny.yaml").read_text())

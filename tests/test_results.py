@@ -3,8 +3,8 @@
 import numpy as np
 import xarray as xr
 
-from lio.results import open_dataset, write_atomic
-from lio.provenance import provenance
+from lio.analysis.results import open_dataset, write_atomic
+from lio.analysis.provenance import provenance
 
 
 def test_write_atomic_round_trips_and_leaves_no_temporary(tmp_path):
@@ -35,10 +35,10 @@ def test_provenance_names_versions_device_and_config():
 
 
 def synthetic_run(path, method, n, seed=0):
-    """A run file as lio.experiment.solve writes it, from a tiny wave-packet set."""
+    """A run file as lio.run.experiment.solve writes it, from a tiny wave-packet set."""
     import jax
 
-    from lio import results
+    from lio.analysis import results
     from lio.methods.base import Estimate
     from lio.problems import PROBLEMS
 
@@ -59,7 +59,7 @@ def synthetic_run(path, method, n, seed=0):
 
 
 def synthetic_aggregate(tmp_path):
-    from lio import results
+    from lio.analysis import results
 
     paths = [synthetic_run(tmp_path / f"{m}{n}.nc", m, n) for m in ("bfgs", "supervised") for n in (2, 4)]
     results.write_atomic(results.aggregate(paths), tmp_path / "aggregate.nc")
@@ -126,7 +126,7 @@ def test_the_start_of_the_search_is_stored_and_aggregated_with_older_runs(tmp_pa
 
     import jax
 
-    from lio import results
+    from lio.analysis import results
     from lio.methods.base import Estimate
     from lio.problems import PROBLEMS
 
@@ -155,7 +155,7 @@ def test_a_publishing_run_does_not_mark_its_own_jobs_uncommitted(tmp_path):
     jobs still run; only a change elsewhere makes a commit '-dirty'."""
     import subprocess
 
-    from lio.provenance import git_sha
+    from lio.analysis.provenance import git_sha
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -177,8 +177,8 @@ def test_a_publishing_run_does_not_mark_its_own_jobs_uncommitted(tmp_path):
 
 def test_unpacking_an_aggregate_gives_runs_that_aggregate_to_it_again(tmp_path):
     """results.unpack inverts aggregate: a committed experiment's recorded runs can stand
-    beside a re-recorded method's new ones (lio.paper.record --unpack)."""
-    from lio import results
+    beside a re-recorded method's new ones (lio.report.paper.record --unpack)."""
+    from lio.analysis import results
 
     original = synthetic_aggregate(tmp_path)
     runs = results.unpack(original, "wavepacket")
@@ -207,7 +207,7 @@ def test_unpack_record_writes_the_workflows_run_files_and_names_unknown_methods(
 
     import pytest
 
-    from lio.paper.record import unpack_record
+    from lio.report.paper.record import unpack_record
 
     monkeypatch.chdir(Path(__file__).parents[1])
     assert unpack_record("billiards", ["bfgs"], str(tmp_path)) == 0
@@ -222,7 +222,7 @@ def test_unpack_record_writes_the_workflows_run_files_and_names_unknown_methods(
 def test_aggregate_refuses_methods_that_solved_different_problems(tmp_path):
     import pytest
 
-    from lio import results
+    from lio.analysis import results
 
     a = synthetic_run(tmp_path / "a.nc", "bfgs", 4, seed=0)
     run = open_dataset(synthetic_run(tmp_path / "b.nc", "supervised", 4, seed=0))

@@ -1,5 +1,5 @@
 """compute.runs_per_job: several seeds of one (experiment, method, n) in one process agree with
-the same runs made one at a time (lio.experiment.solve_group), and a rerun is bit-identical."""
+the same runs made one at a time (lio.run.experiment.solve_group), and a rerun is bit-identical."""
 
 import re
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from lio.experiment import sample_data, solve, solve_group
-from lio.results import open_dataset
+from lio.run.experiment import sample_data, solve, solve_group
+from lio.analysis.results import open_dataset
 from tests.workflow_helpers import ROOT
 
 SEEDS = (0, 1, 2)

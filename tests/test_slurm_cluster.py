@@ -173,7 +173,7 @@ def test_jobs_asking_for_a_gpu_ran_in_the_gpu_partition(runs):
     assert len(group) == 1
     assert (group[0]["NumCPUs"], group[0]["TimeLimit"]) == ("1", "00:42:00")
     assert "mem=2064M" in group[0]["TRES"]
-    # SLURM chose the GPU and told each member (lio.jobenv writes it into the job's log)
+    # SLURM chose the GPU and told each member (lio.run.jobenv writes it into the job's log)
     for target in SOLVES:
         log = runs["workdir"] / target.replace("results/", "results/logs/").replace("/result.nc", ".log")
         assert re.search(r"gpu=1 CUDA_VISIBLE_DEVICES=\d+ ", log.read_text().splitlines()[0])

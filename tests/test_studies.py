@@ -1,4 +1,4 @@
-"""Sensitivity studies (lio.studies): the experiments a study makes, its config checks, and the
+"""Sensitivity studies (lio.run.studies): the experiments a study makes, its config checks, and the
 tables and figures of a real tiny run (the ``finished`` fixture runs tests/data/tiny_studies.yaml)."""
 
 import copy
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from lio import config as lio_config
-from lio import results, studies
+from lio.run import config as lio_config
+from lio.analysis import results
+from lio.run import studies
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,7 +142,7 @@ def test_study_tables_and_figures(finished):
 
 
 def test_the_report_section_says_where_the_papers_value_is_within_reach():
-    from lio.paper.sensitivity import findings, robustness_tabular, sensitivity_section
+    from lio.report.paper.sensitivity import findings, robustness_tabular, sensitivity_section
 
     rows = []
     for index, (value, better) in enumerate([("5", 0.80), ("10", 0.40), ("20", 0.20)]):

@@ -7,7 +7,7 @@ import pandas as pd
 import yaml
 
 from lio.methods import STATUS
-from lio.results import open_dataset
+from lio.analysis.results import open_dataset
 from tests.workflow_helpers import ROOT, snakemake
 
 
@@ -91,7 +91,7 @@ def test_hyperparameter_change_reruns_exactly_that_method(finished, tmp_path):
 
 
 def test_figure_code_change_reruns_only_figures(finished):
-    figures = finished / "src/lio/figures.py"
+    figures = finished / "src/lio/report/figures.py"
     original = figures.read_text()
     figures.write_text(original + "\n# restyled\n")
     try:
@@ -171,7 +171,7 @@ def test_the_observation_axis_runs_every_amount_and_tabulates_quality_against_it
     for path in ("results/ct/observations/figure.png", "results/observations/summary.png"):
         assert (finished / path).stat().st_size > 10_000, path
     assert "best method per amount" in (finished / "results/observations/summary.md").read_text()
-    # the report's decreasing-observations section answers from this table (lio.paper.amounts)
+    # the report's decreasing-observations section answers from this table (lio.report.paper.amounts)
     section = (finished / "results/paper/generated/amounts.tex").read_text()
     assert "\\lioCtTitle, projection angles from 8 (most observed) to 4 (fewest)" in section
     assert "includegraphics" in section and "tab:amounts-ct" in section

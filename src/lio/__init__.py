@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lio.api import MinimizeResult, minimize
 
-__version__ = "0.1.0"
+from lio.core.version import VERSION as __version__
 
 __all__ = ["MinimizeResult", "__version__", "minimize"]
 
 
 def __getattr__(name: str) -> Any:
-    """``lio.minimize`` loads the solvers on first use, so ``import lio.results`` stays light."""
+    """``lio.minimize`` loads the solvers on first use, so ``import lio.analysis.results`` stays light."""
     if name in ("MinimizeResult", "minimize"):
         from lio import api
 

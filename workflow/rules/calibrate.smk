@@ -1,4 +1,4 @@
-# The paper's tuning policy (lio.calibration): per experiment and learned method, a descending
+# The paper's tuning policy (lio.run.calibration): per experiment and learned method, a descending
 # ladder of Adam learning rates on calibration seeds; the solve jobs train at the chosen rate.
 # A method naming its own setting (Method.calibrated_setting: the diffusion prior's guidance)
 # walks that setting's ladder instead, into the same file name; the table lists rates only.
@@ -41,7 +41,7 @@ rule calibration_table:
         "../scripts/calibration_table.py"
 
 
-# Is BFGS stuck? (lio.basins) BFGS from the prior mean against BFGS from the truth and from
+# Is BFGS stuck? (lio.run.basins) BFGS from the prior mean against BFGS from the truth and from
 # random starts in the prior's box, on the calibration sets: the share where a better optimum
 # exists bounds Table 2's "better" column. Only experiments with a `basins` block.
 rule basins:

@@ -12,15 +12,15 @@ from snakemake.utils import validate
 CHECKOUT_SRC = str(Path(workflow.current_basedir).resolve().parents[1] / "src")
 sys.path.insert(0, CHECKOUT_SRC)
 
-from lio import calibration, observations, studies
-from lio.config import (
+from lio.run import calibration, observations, studies
+from lio.run.config import (
     drop_null_experiments,
     restore_booleans,
     restrict_methods,
     schema_problems,
     workflow_problems,
 )
-from lio.jobenv import gpu_count, put_first_on_pythonpath
+from lio.run.jobenv import gpu_count, put_first_on_pythonpath
 
 put_first_on_pythonpath(CHECKOUT_SRC)
 
@@ -44,8 +44,8 @@ if _problems:
 STUDIES = studies.studies_in(config)
 AXES = observations.axes_in(config)
 # Every experiment a job can run: the config's, one per value of each sensitivity study
-# (studies/<study>/v<i>, lio.studies) and one per amount of each observation axis
-# (<experiment>/amount<value>, lio.observations), which the same rules sample, solve and aggregate.
+# (studies/<study>/v<i>, lio.run.studies) and one per amount of each observation axis
+# (<experiment>/amount<value>, lio.run.observations), which the same rules sample, solve and aggregate.
 STUDY_EXPERIMENTS = studies.derived_experiments(config)
 
 EXPERIMENTS = config["experiments"]
@@ -67,7 +67,7 @@ else:
 
 # Local runs: at most one GPU job per GPU at a time (Snakemake only limits `gpu` when a global
 # limit exists; `--resources gpu=N` on the command line still wins). Jobs claim distinct GPUs
-# themselves (lio.jobenv.claim_gpu).
+# themselves (lio.run.jobenv.claim_gpu).
 if USE_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", max(GPUS, 1) * COMPUTE.get("jobs_per_gpu", 1))
 
@@ -215,7 +215,7 @@ def record_targets():
 
 def calibration_input(wildcards):
     """The calibration file a solve job reads its learning rate (or its method's own calibrated
-    setting, lio.calibration) from (none: the config's). A study value uses its base
+    setting, lio.run.calibration) from (none: the config's). A study value uses its base
     experiment's calibrated value, unless it varies that setting."""
     base = studies.base_of(config, wildcards.problem)
     setting = calibration.setting(config, base, wildcards.method)
@@ -395,18 +395,23 @@ def _source_digest(*relative):
     digest = hashlib.sha256()
     source = Path(workflow.basedir) / "src" / "lio"
     for pattern in relative:
-        for path in sorted(source.glob(pattern)):
+        paths = sorted(source.glob(pattern))
+        if not paths:  # a moved module must not silently drop out of the digest
+            raise WorkflowError(f"_source_digest: src/lio/{pattern} matches no file; update the pattern")
+        for path in paths:
             digest.update(path.relative_to(source).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 # Code each stage depends on (figure code is kept apart so restyling never reruns training).
-COMPUTE_CODE = _source_digest("problems/**/*.py", "methods/*.py", "nets.py", "results.py", "experiment.py")
-FIGURE_CODE = _source_digest("figures.py", "results.py")
-TABLE_CODE = _source_digest("metrics.py", "results.py")
-OBSERVATIONS_CODE = _source_digest("observations.py")
-PAPER_CODE = _source_digest("paper/*.py", "metrics.py", "results.py")
+COMPUTE_CODE = _source_digest(
+    "problems/**/*.py", "methods/*.py", "core/nets.py", "analysis/results.py", "run/experiment.py", "run/spec.py"
+)
+FIGURE_CODE = _source_digest("report/figures.py", "report/panels.py", "analysis/results.py")
+TABLE_CODE = _source_digest("analysis/metrics.py", "analysis/results.py", "report/tables.py")
+OBSERVATIONS_CODE = _source_digest("run/observations.py")
+PAPER_CODE = _source_digest("report/paper/*.py", "analysis/metrics.py", "analysis/results.py")
 
 
 def solve_env(wildcards):

@@ -1,4 +1,4 @@
-# The observation-amount axis (lio.observations, an experiment's `observations:` block): every
+# The observation-amount axis (lio.run.observations, an experiment's `observations:` block): every
 # method x n x seed runs again at each amount of the problem's own knob, as experiments named
 # <experiment>/amount<value> that the ordinary sample/solve/aggregate rules make. These rules turn
 # them into quality-against-amount tables and figures, per experiment and across experiments.

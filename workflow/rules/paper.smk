@@ -1,9 +1,9 @@
-# The reproduction report (paper/main.tex, see lio.paper): every number and table in it is a
+# The reproduction report (paper/main.tex, see lio.report.paper): every number and table in it is a
 # file generated here. `snakemake publish` and `paper_source: record` (no training) read the
 # record in paper/data + paper/figures and write paper/generated (with the README's results block,
-# which `python -m lio.paper.record` copies into README.md) and paper/main.pdf; any other run
+# which `python -m lio.report.paper.record` copies into README.md) and paper/main.pdf; any other run
 # reads results/ and writes results/paper/ only.
-from lio import paper as lio_paper
+from lio.report import paper as lio_paper
 
 PAPER = lio_paper.layout(config)
 # The record as `snakemake publish` writes it (paper_source: record reads it as it is).

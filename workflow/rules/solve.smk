@@ -1,5 +1,5 @@
 # compute.runs_per_job = 1: one job per run (rule solve). k > 1: one job per chunk of k seeds of
-# an (experiment, method, n), which writes each run's own file (lio.experiment.solve_group); one
+# an (experiment, method, n), which writes each run's own file (lio.run.experiment.solve_group); one
 # rule per distinct chunk of the config's seed lists (a rule's outputs must share its wildcards,
 # so the chunk's seeds are written into its output paths), named solve_group_seeds<seeds>.
 if RUNS_PER_JOB == 1:

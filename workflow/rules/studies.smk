@@ -1,4 +1,4 @@
-# Sensitivity studies (lio.studies, config `studies:`): one unstated constant of one experiment
+# Sensitivity studies (lio.run.studies, config `studies:`): one unstated constant of one experiment
 # swept at a time. Each value's runs are experiments named studies/<study>/v<i>, made by the
 # ordinary sample/solve/aggregate rules; this rule turns them into a table and a figure.
 # `snakemake --cores all studies` runs only these.

@@ -1,10 +1,10 @@
-"""BFGS from the prior mean against BFGS from other starts, on the calibration sets (lio.basins)."""
+"""BFGS from the prior mean against BFGS from other starts, on the calibration sets (lio.run.basins)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.basins import measure
+    from lio.run.basins import measure
 
     measure(
         snakemake.config,  # noqa: F821

@@ -2,10 +2,10 @@
 from the aggregate."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.experiment import figure_panel
+    from lio.report.panels import figure_panel
 
     for panel in snakemake.params.panels:  # noqa: F821
         figure_panel(

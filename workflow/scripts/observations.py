@@ -1,12 +1,14 @@
 """One experiment's observation-amount axis: table, best methods, amount aggregate, figure."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     import pandas as pd
 
-    from lio import figures, observations
+    from lio.report import figures
+
+    from lio.run import observations
 
     out = snakemake.output  # noqa: F821
     aggregates = snakemake.input.aggregates  # noqa: F821

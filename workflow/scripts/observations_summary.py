@@ -1,15 +1,15 @@
 """Every experiment's observation-amount axis in one figure, and their tables in one file."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     from pathlib import Path
 
     import pandas as pd
 
-    from lio import figures
-    from lio.atomic import write_atomically
+    from lio.report import figures
+    from lio.core.atomic import write_atomically
 
     tables = snakemake.input.tables  # noqa: F821
     tables = [tables] if isinstance(tables, str) else list(tables)

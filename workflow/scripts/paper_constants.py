@@ -1,10 +1,10 @@
 """The table of constants we chose, from the config files' `# ours: ...` comments."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.paper import layout, write_constants
+    from lio.report.paper import layout, write_constants
 
     write_constants(
         snakemake.config,  # noqa: F821

@@ -1,10 +1,10 @@
 """The paper's generated LaTeX: macros, better/equal tables, cost table, sections, summary."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.paper import layout, write_generated
+    from lio.report.paper import layout, write_generated
 
     inputs = snakemake.input  # noqa: F821
     write_generated(

@@ -1,10 +1,10 @@
-"""The README's results block from the committed record (`python -m lio.paper.record` puts it in README.md)."""
+"""The README's results block from the committed record (`python -m lio.report.paper.record` puts it in README.md)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.paper import layout, write_readme
+    from lio.report.paper import layout, write_readme
 
     inputs = snakemake.input  # noqa: F821
     write_readme(

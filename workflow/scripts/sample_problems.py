@@ -1,10 +1,10 @@
-"""Draw one problem set and its labelled training set (thin wrapper, see lio.experiment)."""
+"""Draw one problem set and its labelled training set (thin wrapper, see lio.run.experiment)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.experiment import sample_data
+    from lio.run.experiment import sample_data
 
     sample_data(
         snakemake.config,  # noqa: F821

@@ -1,10 +1,10 @@
-"""Run one method on one problem set and refine it with BFGS (see lio.experiment.solve)."""
+"""Run one method on one problem set and refine it with BFGS (see lio.run.experiment.solve)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.experiment import solve
+    from lio.run.experiment import solve
 
     w = snakemake.wildcards  # noqa: F821
     calibration = snakemake.input.get("calibration")  # noqa: F821

@@ -1,11 +1,11 @@
 """Run one method on several seeds' problem sets in one process (compute.runs_per_job; see
-lio.experiment.solve_group): each run writes its own result file and benchmark share."""
+lio.run.experiment.solve_group): each run writes its own result file and benchmark share."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.experiment import solve_group
+    from lio.run.experiment import solve_group
 
     w = snakemake.wildcards  # noqa: F821
     calibration = snakemake.input.get("calibration")  # noqa: F821

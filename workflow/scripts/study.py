@@ -1,13 +1,15 @@
-"""One sensitivity study's table (CSV, Markdown) and figure (lio.studies, lio.figures.study)."""
+"""One sensitivity study's table (CSV, Markdown) and figure (lio.run.studies, lio.report.figures.study)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     import pandas as pd
     import yaml
 
-    from lio import figures, studies
+    from lio.report import figures
+
+    from lio.run import studies
 
     name = snakemake.wildcards.study  # noqa: F821
     out = snakemake.output  # noqa: F821

@@ -1,10 +1,10 @@
 """Better/equal-than-BFGS tables (refined and unrefined) as CSV, Markdown and LaTeX."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
-from lio.jobenv import start
+from lio.run.jobenv import start
 
 with start(snakemake):  # noqa: F821 (snakemake is injected)
-    from lio.experiment import write_tables
+    from lio.report.tables import write_tables
 
     out = snakemake.output  # noqa: F821
     write_tables(

@@ -31,7 +31,7 @@ class Estimate:
         wall_time: seconds spent, compilation included.
         extra: method-specific scalars stored as attributes (e.g. final surrogate loss).
         initial: ``(n, d)`` where the method's search started (BFGS's start, a network's
-            outputs at initialisation), or None; lio.health compares the distance to the
+            outputs at initialisation), or None; lio.analysis.health compares the distance to the
             hidden truth there and at ``solution`` (did training move the estimates toward it?).
     """
 
@@ -51,7 +51,7 @@ class Method:
     ``needs_training_set`` says whether ``solve`` uses the labelled training set drawn from the
     prior (supervised, neural adjoint); read it from the instance, where a method may set it from
     its options (learned gradient's ``mode``). ``refine`` says whether BFGS refinement follows.
-    ``calibrated_setting`` names the setting the calibration ladder (``lio.calibration``) walks
+    ``calibrated_setting`` names the setting the calibration ladder (``lio.run.calibration``) walks
     on the calibration seeds: ``learning_rate`` (the paper's policy, for methods with a
     ``training`` block) or one of the method's own (diffusion: ``guidance``).
     """
@@ -62,7 +62,7 @@ class Method:
     # network is chosen by the unknown's shape, so lio.minimize passes none).
     network_input: ClassVar[str] = "observation"
     # False for the classical baselines (BFGS, the random-start controls): nothing trains, so
-    # the health check's "degenerate" (a training failure) does not apply; lio.metrics reports
+    # the health check's "degenerate" (a training failure) does not apply; lio.analysis.metrics reports
     # what their flags mean instead (stuck at the start, left the box).
     learns: ClassVar[bool] = True
     needs_training_set: ClassVar[bool] = False

@@ -5,6 +5,9 @@ with score-based generative models", ICLR) and diffusion posterior sampling (DPS
 2023, "Diffusion posterior sampling for general noisy inverse problems", ICLR): learn the prior
 of the unknowns with a denoising diffusion model, then sample it backwards while every reverse
 step is pushed down the gradient of the problem's own misfit.
+
+Size: one method's parts (schedule, denoiser, loss, guided sampler) share its settings and
+are read together; split, each piece would be a few dozen lines importing all the others.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from lio import nets
+from lio.core import nets
 from lio.methods.base import Estimate, Method
 from lio.methods.networks import training_status, true_losses
 from lio.methods.training import TrainSettings, train
@@ -276,7 +279,7 @@ class Diffusion(Method):
 
     name: ClassVar[str] = "diffusion"
     needs_training_set: ClassVar[bool] = True
-    # The ladder walks zeta (lio.calibration), the setting that decides the estimates: the
+    # The ladder walks zeta (lio.run.calibration), the setting that decides the estimates: the
     # paper's learning-rate criterion judges the estimates' curve, here the reverse sampler's,
     # not the denoiser's training, so the denoiser's rate stays a config constant.
     calibrated_setting: ClassVar[str] = "guidance"

@@ -14,7 +14,7 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float
 
-from lio import nets
+from lio.core import nets
 from lio.methods.base import Estimate, Method
 from lio.methods.networks import trained_estimate
 from lio.methods.training import TrainSettings, train

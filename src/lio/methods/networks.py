@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from lio import nets
+from lio.core import nets
 from lio.methods.base import Estimate
 from lio.methods.bfgs import COMPLETED, DIVERGED
 from lio.problems.base import Problem, ProblemSet

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lio import nets
+from lio.core import nets
 from lio.methods.base import Estimate, Method
 from lio.methods.bfgs import DIVERGED, BFGSSettings, minimize_batch
 from lio.methods.networks import true_losses

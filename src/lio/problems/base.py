@@ -22,7 +22,7 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from lio import nets
+from lio.core import nets
 
 
 BASIN_WIDTH = 0.01  # default ``Problem.in_basin`` neighbourhood, of the box's width
@@ -65,7 +65,7 @@ class Problem(struct.PyTreeNode):
     # Example panels the problem draws itself with ``draw_example(ax, problems, index, panel)``:
     # () = panel (a) shows the observation and panel (b) the loss landscape (the defaults).
     example_panels: ClassVar[tuple[str, ...]] = ()
-    # The observation-amount axis (config `observations:`, lio.observations): the parameter that
+    # The observation-amount axis (config `observations:`, lio.run.observations): the parameter that
     # sets how much is observed (None: the problem has no such knob), a label for axes, and
     # whether a larger value observes more (CT's angles) or less (MRI's acceleration).
     amount_parameter: ClassVar[str | None] = None
@@ -95,7 +95,7 @@ class Problem(struct.PyTreeNode):
 
     def quality(self, solution: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
         """Host-side truth metrics of ``(n, d)`` estimates, each an ``(n,)`` array; higher or
-        lower is better as ``lio.quality.HIGHER_IS_BETTER`` says. Default: none (the loss is the
+        lower is better as ``lio.core.quality.HIGHER_IS_BETTER`` says. Default: none (the loss is the
         only comparison)."""
         return {}
 
@@ -150,7 +150,7 @@ class Problem(struct.PyTreeNode):
     def in_basin(self, solution: np.ndarray, truth: np.ndarray) -> np.ndarray:
         """Per example: does the estimate lie in the hidden truth's basin of attraction?
 
-        Host-side (numpy), for the training-health diagnostics (``lio.health``). Default: every
+        Host-side (numpy), for the training-health diagnostics (``lio.analysis.health``). Default: every
         parameter within ``BASIN_WIDTH`` (1 %) of the box's width of the truth, a
         neighbourhood from which the refinement's BFGS reaches the truth's minimum on the smooth
         landscapes of billiards, KS and NS. Problems whose basins are narrower or of known size

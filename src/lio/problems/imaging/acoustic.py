@@ -42,6 +42,9 @@ Memory:
     ``jax.checkpoint``-ed inner scan, so reverse mode stores one pair of wavefields per segment
     plus one segment's steps: ``O(num_steps / k + k)`` wavefields, smallest at
     ``k ~ sqrt(num_steps)`` (the default). A remainder segment takes ``num_steps % k`` steps.
+
+Size: one wave solver: wavelet, stability check, stencil, absorbing sponge and geometry are
+the parts of one time loop, tested together against its physics checks (tests/test_acoustic.py).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float
 
-from lio import quality
+from lio.core import quality
 from lio.problems.base import Problem
 from lio.problems.imaging import regularizers
 

@@ -51,7 +51,7 @@ class UndersampledMRI(ImageProblem):
     amount_increases_observations: ClassVar[bool] = False
     # The observation's last axis is [real, imag], but what the networks read is
     # ``network_input``, a single-channel (size, size) image; ``observation_channels`` tells the
-    # conv nets and the U-Net how to read *that* (lio.nets: channels_last), so it is False here:
+    # conv nets and the U-Net how to read *that* (lio.core.nets: channels_last), so it is False here:
     # True would make the U-Net refuse the (n, size, size) input and the conv net take the
     # image's columns as channels.
     observation_channels: ClassVar[bool] = False

@@ -22,7 +22,7 @@ class WavePacket(Problem):
     with standard deviation ``noise_std`` that no method sees, so ``L = 0`` is unreachable.
     There is no known condition (``c = 0``). ``observed_fraction`` keeps that share of the
     samples, evenly spaced over ``1 ... num_samples`` (1: all of them, the paper's setting): the
-    knob of the observation-amount axis (lio.observations).
+    knob of the observation-amount axis (lio.run.observations).
 
     Notes:
         The loss along ``t0`` is the packet's autocorrelation: a comb of local minima spaced

@@ -1,0 +1,403 @@
+"""The four panels of every experiment (paper Figs. 2-5), one function per panel.
+
+Consistent style across experiments: one colour per method, log axes for losses and n,
+geometric mean and spread (÷ and × the geometric std) over seeds, which stay on log axes. Each panel is written as PNG (README, report) and PDF (paper).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+import matplotlib.lines
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from lio.core.atomic import atomic_path  # noqa: E402
+from lio.methods import LABELS  # noqa: E402
+from lio.problems.base import Problem, ProblemSet  # noqa: E402
+from lio.analysis.results import SOLVER as SOLVER_DIM  # noqa: E402
+
+METHOD_COLORS = {
+    "bfgs": "#444444",
+    "reparameterized": "#d62728",
+    "supervised": "#1f77b4",
+    "neural_adjoint": "#2ca02c",
+    "learned_gradient": "#ff7f0e",
+    "diffusion": "#9467bd",
+    "random_start": "#8c564b",
+    "best_of_random_starts": "#e377c2",
+}
+METHOD_LABELS = LABELS  # the registry's (lio.methods.LABELS)
+FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
+RESULT_FIGSIZE = (3.4, 3.0)  # room for the method legend below the axes
+
+
+def _method_legend(ax) -> None:
+    ax.legend(frameon=False, fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+
+
+def _style() -> None:
+    sns.set_theme(context="paper", style="ticks", font_scale=0.9)
+
+
+def _save(figure, png: str, pdf: str, rect=(0, 0, 1, 1)) -> None:
+    figure.tight_layout(rect=rect)
+    _savefig(figure, png, dpi=200)
+    _savefig(figure, pdf)
+    plt.close(figure)
+
+
+def _savefig(figure, path: str, **options) -> None:
+    """``figure.savefig(path)``, atomically (``lio.core.atomic``). The temporary file's name
+    has no image extension, so the format is the one ``path``'s extension names."""
+    fmt = Path(path).suffix[1:].lower() or plt.rcParams["savefig.format"]
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format=fmt, **options)
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1; minor ticks are
+    labelled only when the axis spans less than a decade (else their labels overlap)."""
+    formatter = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    low, high = axis.get_view_interval()
+    narrow = low > 0 and high / low < 10
+    if narrow:  # log minor ticks sit at 2..9 x 10^k: too few inside one decade, so place more
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6))
+        axis.set_minor_locator(matplotlib.ticker.NullLocator())
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def geometric_spread(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Geometric mean and its one-sigma band (mean ÷ and × the geometric standard deviation)
+    of positive values along ``axis``: on a log axis mean ± std of the values falls below zero
+    (off the axis) whenever the spread exceeds the mean; this band is symmetric there."""
+    logs = np.log(np.where(values > 0, values, np.nan))
+    centre, spread = np.nanmean(logs, axis=axis), np.nanstd(logs, axis=axis)
+    return np.exp(centre), np.exp(centre - spread), np.exp(centre + spread)
+
+
+def _color(method: str) -> str:
+    return METHOD_COLORS.get(method, "#9467bd")
+
+
+def example_observation(problem: Problem, problems: ProblemSet, index: int, png: str, pdf: str):
+    """Panel (a): the observation of one problem and the noise-free forward model."""
+    _style()
+    if "a" in problem.example_panels:  # a problem-specific sketch (e.g. billiards' table)
+        _problem_panel(problem, problems, index, "a", png, pdf)
+        return
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    observed = np.asarray(problems.observed[index])
+    clean = np.asarray(problem.forward(problems.solution[index], problems.condition[index]))
+    if observed.ndim == 1:
+        ax.plot(observed, lw=0.8, color="#999999", label="observed $y$")
+        ax.plot(clean, lw=1.0, color="#d62728", label="$F(\\xi^*)$")
+        ax.set_xlabel("sample")
+        ax.set_ylabel("signal")
+        ax.legend(frameon=False, fontsize="small")
+    else:
+        image = ax.imshow(observed, aspect="auto", cmap="RdBu_r")
+        figure.colorbar(image, ax=ax)
+    truth = ", ".join(
+        f"{name}={value:.3g}"
+        for name, value in zip(problem.parameter_names, np.asarray(problems.solution[index]))
+    )
+    ax.set_title(f"(a) example, {truth}", fontsize="medium")
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def image_gallery(
+    problem: Problem, problems: ProblemSet, aggregate: xr.Dataset, index: int, png: str, pdf: str
+):
+    """Panel (a) of an imaging problem: the truth, the network input (e.g. the filtered
+    back-projection; BFGS's start where the networks see the data itself) and every method's
+    reconstruction of the same problem (largest n, first seed), its own estimate above and after
+    BFGS refinement below, with PSNR / SSIM, all on the grey scale of the prior's box."""
+    _style()
+    shape = problem.solution_shape
+    n, seed = int(aggregate["n"].values[-1]), aggregate["seed"].values[0]
+    truth = np.asarray(problems.solution[index]).reshape(shape)
+    given = np.asarray(problem.network_input(problems.observed[index], problems.condition[index]))
+    given_title = "network input"
+    if given.size != truth.size:  # the networks see the data itself (FWI's shot gathers)
+        given, given_title = np.asarray(problem.prior_mean), "BFGS start"
+    lower, upper = (np.asarray(b, float) for b in problem.bounds)
+    scale = {"cmap": "gray", "vmin": float(lower.min()), "vmax": float(upper.max())}
+    solvers = [str(s) for s in aggregate[SOLVER_DIM].values]
+    columns = 2 + len(solvers)
+    figure, axes = plt.subplots(2, columns, figsize=(1.25 * columns, 2.9), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    axes[0, 0].imshow(truth, **scale)
+    axes[0, 0].set_title("truth", fontsize="small")
+    axes[0, 1].imshow(given.reshape(shape), **scale)
+    axes[0, 1].set_title(given_title, fontsize="small")
+    for column, solver in enumerate(solvers, start=2):
+        for row, stage in enumerate(("unrefined", "refined")):
+            pick = {SOLVER_DIM: solver, "n": n, "seed": seed, "example": index}
+            estimate = aggregate[f"solution_{stage}"].sel(pick).values.reshape(shape)
+            if not np.all(np.isfinite(estimate)) or (solver == "bfgs" and stage == "unrefined"):
+                continue
+            axes[row, column].imshow(estimate, **scale)
+            psnr = float(aggregate[f"psnr_{stage}"].sel(pick)) if f"psnr_{stage}" in aggregate else np.nan
+            ssim = float(aggregate[f"ssim_{stage}"].sel(pick)) if f"ssim_{stage}" in aggregate else np.nan
+            label = METHOD_LABELS.get(solver, solver) + ("" if stage == "unrefined" or solver == "bfgs" else " + BFGS")
+            axes[row, column].set_title(f"{label}\n{psnr:.1f} dB, SSIM {ssim:.2f}", fontsize="x-small")
+    figure.suptitle(f"(a) example, n = {n}: own estimate (top), refined (bottom)", fontsize="medium")
+    _save(figure, png, pdf)
+
+
+def _problem_panel(problem: Problem, problems: ProblemSet, index: int, panel: str, png: str, pdf: str):
+    """A panel the problem draws itself (``Problem.example_panels``), e.g. a flow field."""
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    title = problem.draw_example(ax, problems, index, panel) or "example"
+    ax.set_title(f"({panel}) {title}", fontsize="medium")
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def landscape(
+    problem: Problem, problems: ProblemSet, index: int, points: int, parameter: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loss and its derivative along one parameter (others at the truth) across the box."""
+    lower, upper = problem.bounds
+    grid = jnp.linspace(lower[parameter], upper[parameter], points)
+    truth = problems.solution[index]
+    condition, observed = problems.condition[index], problems.observed[index]
+
+    def loss_at(value):
+        return problem.loss(truth.at[parameter].set(value), condition, observed)
+
+    values, grads = jax.vmap(jax.value_and_grad(loss_at))(grid)
+    return np.asarray(grid), np.asarray(values), np.asarray(grads)
+
+
+def loss_landscape(
+    problem: Problem,
+    problems: ProblemSet,
+    index: int,
+    points: int,
+    png: str,
+    pdf: str,
+    parameter: int = 0,
+):
+    """Panel (b): L and dL/dxi along one parameter (others at the truth), truth and BFGS's
+    start marked; or the problem's own panel (b) when it lists "b" in ``example_panels``."""
+    _style()
+    if "b" in problem.example_panels:
+        _problem_panel(problem, problems, index, "b", png, pdf)
+        return
+    grid, values, grads = landscape(problem, problems, index, points, parameter)
+    name = problem.parameter_names[parameter]
+    figure, ax = plt.subplots(figsize=FIGSIZE)
+    ax.plot(grid, values, color="#d62728", lw=1.0, label="$L$")
+    ax.set_xlabel(name)
+    ax.set_ylabel("loss $L$", color="#d62728")
+    twin = ax.twinx()
+    twin.plot(grid, grads, color="#1f77b4", lw=0.6, alpha=0.8, label="$\\partial L/\\partial$" + name)
+    twin.set_ylabel(f"$\\partial L / \\partial {name}$", color="#1f77b4")
+    ax.axvline(float(problems.solution[index, parameter]), color="k", ls="--", lw=0.8, label="truth")
+    ax.axvline(float(problem.prior_mean[parameter]), color="k", ls=":", lw=0.8, label="BFGS start")
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    ax.set_title("(b) loss and gradient landscape", fontsize="medium")
+    _save(figure, png, pdf)
+
+
+def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
+    """Panel (c): L/n along each method's optimisation (unrefined), geometric mean and spread over seeds."""
+    _style()
+    figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
+    for method in aggregate["solver"].values:
+        curves = aggregate["curve"].sel({"solver": method, "n": n}).values  # seed x iteration
+        # The monitored iterations: NaN pads shorter runs, and lies between the steps of a
+        # curve monitored every k-th step (training.monitor_every).
+        steps = np.flatnonzero(np.any(np.isfinite(curves), axis=0))
+        curves = curves[:, steps]
+        mean, low, high = geometric_spread(curves, axis=0)
+        color = _color(method)
+        ax.plot(steps + 1, mean, color=color, lw=1.0, label=METHOD_LABELS.get(method, method))
+        ax.fill_between(steps + 1, low, high, color=color, alpha=0.2, lw=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
+    ax.set_xlabel("iteration + 1")
+    ax.set_ylabel("$L/n$")
+    ax.set_title(f"(c) optimisation, n = {n}", fontsize="medium")
+    _method_legend(ax)
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
+    """Panel (d): refined L/n against n, geometric mean and spread over seeds."""
+    _style()
+    figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
+    ns = aggregate["n"].values
+    per_run = aggregate["loss_refined"].mean("example", skipna=True)  # solver x n x seed
+    for method in aggregate["solver"].values:
+        runs = per_run.sel({"solver": method}).values
+        mean, low, high = geometric_spread(runs, axis=1)
+        color = _color(method)
+        ax.errorbar(ns, mean, yerr=(mean - low, high - mean), color=color, marker="o", ms=3, lw=1.0,
+                    capsize=2, label=METHOD_LABELS.get(method, method))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
+    ax.set_xlabel("number of problems $n$")
+    ax.set_ylabel("refined $L/n$")
+    ax.set_title("(d) refined loss by n", fontsize="medium")
+    _method_legend(ax)
+    sns.despine(figure)
+    _save(figure, png, pdf)
+
+
+def study(frame, reference: dict[str, dict[str, float]] | None, png: str, pdf: str):
+    """A sensitivity study (``lio.run.studies.table``): Table 2's refined better and equal fractions
+    of each learned method against the studied value, with their bootstrap intervals; the paper's
+    value as a dashed line of the method's colour, the record's value marked on the axis."""
+    _style()
+    refined = frame[(frame["stage"] == "refined") & (frame["method"] != "bfgs")]
+    head = frame.iloc[0]
+    labels = (
+        frame.drop_duplicates("value_index").sort_values("value_index")[["value", "is_record"]]
+    )
+    positions = np.arange(len(labels))
+    figure, axes = plt.subplots(1, 2, figsize=(2 * FIGSIZE[0], RESULT_FIGSIZE[1]), sharey=True)
+    methods = list(dict.fromkeys(refined["method"]))
+    offsets = np.linspace(-0.08, 0.08, len(methods)) if len(methods) > 1 else [0.0]
+    for ax, name, title in zip(axes, ("better", "equal"), ("better than BFGS", "equal to BFGS")):
+        for method, offset in zip(methods, offsets):
+            rows = refined[refined["method"] == method].sort_values("value_index")
+            centre = 100 * rows[name].to_numpy()
+            low, high = 100 * rows[f"{name}_low"].to_numpy(), 100 * rows[f"{name}_high"].to_numpy()
+            color = _color(method)
+            ax.errorbar(rows["value_index"].to_numpy() + offset, centre, yerr=(centre - low, high - centre),
+                        color=color, marker="o", ms=3, lw=1.0, capsize=2,
+                        label=METHOD_LABELS.get(method, method))
+            paper = (reference or {}).get(method, {}).get(name)
+            if paper is not None:
+                ax.axhline(paper, color=color, ls="--", lw=0.8)
+        ax.set_xticks(positions)
+        ax.set_xticklabels([f"{v}\n(record)" if r else str(v) for v, r in labels.itertuples(index=False)],
+                           fontsize="small")
+        ax.set_xlabel(head["setting"])
+        ax.set_title(f"refined, {title} (%)", fontsize="medium")
+        ax.set_ylim(-2, 102)
+    axes[0].set_ylabel("% of problems (95% CI)")
+    figure.suptitle(f"{head['experiment']}: sensitivity to {head['setting']}", fontsize="medium")
+    handles, names = axes[0].get_legend_handles_labels()
+    handles.append(matplotlib.lines.Line2D([], [], color="#444444", ls="--", lw=0.8))
+    names.append("paper (Table 2)")
+    figure.legend(handles, names, loc="lower center", ncol=len(names), frameon=False, fontsize="small")
+    sns.despine(figure)
+    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+
+
+OBSERVATION_PANELS = {  # column of lio.run.observations.table -> (title, log axis)
+    "better": ("refined, better than BFGS (%)", False),
+    "loss": ("refined loss L (mean)", True),
+    "psnr": ("refined PSNR (dB)", False),
+    "ssim": ("refined SSIM", False),
+    "relative_error": ("refined relative error", False),
+    "error": ("refined median error to the truth (box widths)", True),
+}
+
+
+def _amount_order(frame) -> list[str]:
+    """The amounts from most to least observed, so that the x axis reads 'decreasing observations'."""
+    amounts = frame.drop_duplicates("amount_index")[["amount", "amount_index"]]
+    ordered = sorted(amounts.itertuples(index=False), key=lambda row: float(row.amount),
+                     reverse=bool(frame["increases_observations"].iloc[0]))
+    return [row.amount for row in ordered]
+
+
+def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[str]) -> None:
+    refined = frame[frame["stage"] == "refined"]
+    order = _amount_order(frame)
+    position = {amount: i for i, amount in enumerate(order)}
+    methods = [m for m in dict.fromkeys(refined["method"]) if not (column == "better" and m == "bfgs")]
+    offsets = np.linspace(-0.08, 0.08, len(methods)) if len(methods) > 1 else [0.0]
+    scale = 100.0 if column == "better" else 1.0
+    centre_name, low_name, high_name = (
+        (column, f"{column}_low", f"{column}_high") if column == "better"
+        else (column, column, column) if column == "error"  # a median per run set: no interval
+        else (f"{column}_mean", f"{column}_low", f"{column}_high")
+    )
+    for method, offset in zip(methods, offsets):
+        rows = refined[refined["method"] == method]
+        x = np.array([position[a] for a in rows["amount"]], float) + offset
+        sort = np.argsort(x)
+        centre = scale * rows[centre_name].to_numpy()[sort]
+        low, high = scale * rows[low_name].to_numpy()[sort], scale * rows[high_name].to_numpy()[sort]
+        ax.errorbar(x[sort], centre, yerr=(np.clip(centre - low, 0, None), np.clip(high - centre, 0, None)),
+                    color=_color(method), marker="o", ms=3, lw=1.0, capsize=2,
+                    label=METHOD_LABELS.get(method, method))
+        if method not in legend_methods:
+            legend_methods.append(method)
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels(order, fontsize="small")
+    if log:
+        ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
+    if column == "better":
+        ax.set_ylim(-2, 102)
+
+
+def observations(frame, png: str, pdf: str):
+    """One experiment's observation-amount axis (``lio.run.observations.table``): per method, the
+    refined better-than-BFGS share, the mean loss and (image problems) PSNR, SSIM and relative
+    error against the amount, most observed on the left, with 95% bootstrap intervals; without
+    PSNR, the median error to the truth in box widths (comparable across amounts, unlike the
+    loss)."""
+    _style()
+    columns = ["better"] + [q for q in ("loss", "psnr", "ssim", "relative_error") if f"{q}_mean" in frame]
+    if "psnr_mean" not in frame and "error" in frame:
+        columns.append("error")
+    figure, axes = plt.subplots(1, len(columns), figsize=(1.7 * FIGSIZE[0] * len(columns) / 2 + 1, RESULT_FIGSIZE[1]))
+    axes = np.atleast_1d(axes)
+    head = frame.iloc[0]
+    legend_methods: list[str] = []
+    for ax, column in zip(axes, columns):
+        title, log = OBSERVATION_PANELS[column]
+        _observation_axes(ax, frame, column, log, legend_methods)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel(f"{head['label']} ({head['parameter']})", fontsize="small")
+    figure.suptitle(f"{head['experiment']}: quality against the amount observed (95% CI)", fontsize="medium")
+    handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
+    figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
+                  ncol=len(handles), frameon=False, fontsize="small")
+    sns.despine(figure)
+    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+
+
+def observations_summary(frames: list, png: str, pdf: str):
+    """Every experiment's axis in one figure: its main quality (PSNR where it has one, else the
+    refined better-than-BFGS share: losses of different amounts sum different numbers of
+    residuals) against the amount, per method, most observed on the left."""
+    _style()
+    figure, axes = plt.subplots(1, len(frames), figsize=(FIGSIZE[0] * max(len(frames), 1) * 0.9 + 0.6, RESULT_FIGSIZE[1]),
+                                squeeze=False)
+    legend_methods: list[str] = []
+    for ax, frame in zip(axes[0], frames):
+        column = "psnr" if "psnr_mean" in frame else "better"
+        title, log = OBSERVATION_PANELS[column]
+        _observation_axes(ax, frame, column, log, legend_methods)
+        head = frame.iloc[0]
+        ax.set_title(f"{head['experiment']}: {title}", fontsize="small")
+        ax.set_xlabel(f"{head['label']}", fontsize="small")
+    handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
+    figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
+                  ncol=len(handles), frameon=False, fontsize="small")
+    figure.suptitle("Quality against the amount observed, most observed on the left (95% CI)", fontsize="medium")
+    sns.despine(figure)
+    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))

@@ -73,6 +73,7 @@ def studies_in(config: dict[str, Any]) -> dict[str, Study]:
 
 
 def lookup(block: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
+    """(found, value) of the dotted ``path`` (as a list of keys) in a nested config block."""
     node: Any = block
     for key in path:
         if not isinstance(node, dict) or key not in node:

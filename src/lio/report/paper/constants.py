@@ -14,6 +14,7 @@ from lio.report.paper.files import Layout, write_text
 from lio.report.paper.reference import load_reference, title
 from lio.report.paper.tex import latex_escape
 from lio.core.atomic import write_atomically
+from lio.run.spec import lookup
 
 #: Keys that never change a result (where jobs run, logging), left out of the paper's table.
 NOT_CONSTANTS = {"compute", "publish", "publish_allow_uncommitted", "paper_source", "log_every"}
@@ -87,15 +88,6 @@ def _family(key: str) -> str:
     return key.split("_")[0]
 
 
-def _lookup(config: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
-    node: Any = config
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return False, None
-        node = node[key]
-    return True, node
-
-
 def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -126,7 +118,7 @@ def constants_table(
         inside = first[0] == "experiments"
         keys, values = [], []
         for path in constant.keys:
-            found, value = _lookup(config, path)
+            found, value = lookup(config, list(path))
             elsewhere = inside and path[1] not in experiments
             if not found or elsewhere or NOT_CONSTANTS.intersection(path):
                 continue

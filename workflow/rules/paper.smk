@@ -57,6 +57,7 @@ rule paper_generated:
         imaging=PAPER.generated("imaging.tex"),
         amounts=PAPER.generated("amounts.tex"),
         basins=PAPER.generated("basins.tex"),
+        verdict=PAPER.generated("verdict.tex"),
     log:
         "results/logs/paper/generated.log",
     params:

@@ -206,6 +206,7 @@ class Layout:
             "imaging",
             "amounts",
             "basins",
+            "verdict",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 

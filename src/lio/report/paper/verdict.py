@@ -1,0 +1,139 @@
+"""Page one: the reproducibility summary, one row per Table 2 cell the paper publishes.
+
+For each (experiment, method) with a published refined better-than-BFGS fraction: the paper's
+number, ours with its bootstrap interval, a verdict and the measured reason. The verdict is
+``reproduced`` when the paper's number lies inside our interval, ``below the paper`` when our
+whole interval lies under it, ``above the paper`` when it lies over it. The reason names what
+the record measured that bears on the gap:
+
+- the basins check (lio.run.basins): a learned method can only beat BFGS where BFGS from the
+  prior mean is stuck, so the share of stuck problems bounds "better" from above (up to the
+  comparison's tolerance and the starts tried);
+- the training health: runs flagged degenerate (estimates pinned at the box edge, collapse).
+
+Everything comes from the record's Table 2 and basins files; nothing is typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from lio.report.paper.tex import macro, method_label
+
+REPRODUCED, BELOW, ABOVE = "reproduced", "below the paper", "above the paper"
+
+
+@dataclass(frozen=True)
+class Cell:
+    experiment: str
+    method: str
+    paper: float  # fraction, 0..1
+    ours: float
+    low: float
+    high: float
+    degenerate: int  # runs flagged degenerate (unrefined stage), of ``groups``
+    groups: int
+    stuck: float | None  # BFGS stuck share of the basins check, if the experiment has one
+
+    @property
+    def verdict(self) -> str:
+        if self.paper > self.high:
+            return BELOW
+        if self.paper < self.low:
+            return ABOVE
+        return REPRODUCED
+
+
+def cells(
+    table: pd.DataFrame, experiments: Sequence[str], reference: dict[str, Any],
+    basins: dict[str, dict[str, Any]],
+) -> list[Cell]:
+    """The published Table 2 cells of ``experiments`` with our refined fraction beside each."""
+    found = []
+    for experiment in experiments:
+        published = reference.get(experiment, {}).get("table2", {})
+        rows = table[table["experiment"] == experiment].set_index(["method", "stage"])
+        for method, values in published.items():
+            if (method, "refined") not in rows.index:
+                continue
+            refined = rows.loc[(method, "refined")]
+            unrefined = rows.loc[(method, "unrefined")] if (method, "unrefined") in rows.index else refined
+            found.append(Cell(
+                experiment=experiment,
+                method=method,
+                paper=values["better"] / 100,
+                ours=float(refined["better"]),
+                low=float(refined["better_low"]),
+                high=float(refined["better_high"]),
+                degenerate=int(unrefined.get("degenerate", 0) or 0),
+                groups=int(refined["groups"]),
+                stuck=basins[experiment]["stuck"] if experiment in basins else None,
+            ))
+    return found
+
+
+def reason(cell: Cell) -> str:
+    """The measured reason beside a verdict (empty when nothing in the record bears on it)."""
+    parts = []
+    if cell.stuck is not None and cell.verdict == BELOW:
+        if cell.stuck < cell.paper:
+            parts.append(f"BFGS stuck on only {100 * cell.stuck:.0f}\\,\\% (Table~\\ref{{tab:basins}}), "
+                         f"below the paper's {100 * cell.paper:.0f}\\,\\%")
+        else:
+            parts.append(f"BFGS stuck on {100 * cell.stuck:.0f}\\,\\%: room the method did not use")
+    if cell.degenerate:
+        parts.append(f"{cell.degenerate} of {cell.groups} runs degenerate (Table~\\ref{{tab:health}})")
+    return "; ".join(parts)
+
+
+def tabular(found: Sequence[Cell]) -> str:
+    lines = [
+        r"\begin{tabular}{llrlll}",
+        r"\toprule",
+        f"experiment & method & paper & ours [{macro('Confidence')}\\,\\% CI] & verdict & measured reason \\\\",
+        r"\midrule",
+    ]
+    for cell in found:
+        lines.append(
+            f"{macro(cell.experiment, 'Title')} & {method_label(cell.method)} & "
+            f"{100 * cell.paper:.1f} & {100 * cell.ours:.1f} [{100 * cell.low:.1f}, {100 * cell.high:.1f}] & "
+            f"{cell.verdict} & \\parbox[t]{{4.6cm}}{{\\raggedright {reason(cell) or '--'}}} \\\\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def sentence(found: Sequence[Cell]) -> str:
+    """The abstract's one-sentence verdict."""
+    if not found:
+        return "None of our experiments has a published Table 2 cell to compare with."
+    counts = {v: sum(c.verdict == v for c in found) for v in (REPRODUCED, BELOW, ABOVE)}
+    text = (f"Of the {len(found)} refined better-than-BFGS fractions the paper publishes for our "
+            f"experiments, we reproduce {counts[REPRODUCED]} within our {macro('Confidence')}\\,\\% interval")
+    others = [f"{counts[v]} {'lie' if counts[v] != 1 else 'lies'} {v}" for v in (BELOW, ABOVE) if counts[v]]
+    return text + (", and " + " and ".join(others) if others else "") + "."
+
+
+def section(found: Sequence[Cell], configured_not_recorded: Sequence[str]) -> str:
+    """The summary's body: the sentence, the table, and what the config runs that the record lacks."""
+    out = [sentence(found), "", r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
+           tabular(found), r"\end{center}", ""]
+    if configured_not_recorded:
+        out.append("Configured but not in this record: " + "; ".join(configured_not_recorded) + ".\n")
+    return "\n".join(out)
+
+
+def configured_not_recorded(config: dict[str, Any], table: pd.DataFrame, experiments: Sequence[str]) -> list[str]:
+    """Experiment / method pairs the config runs that the table has no rows for."""
+    missing = []
+    for experiment in experiments:
+        configured = list((config["experiments"].get(experiment) or {}).get("methods", {}))
+        present = set(table[table["experiment"] == experiment]["method"])
+        for method in configured:
+            if method != "bfgs" and method not in present:
+                missing.append(f"{macro(experiment, 'Title')}{{}} / {method_label(method).lower()}")
+    return missing

@@ -1,0 +1,53 @@
+"""The report's page-one summary: verdicts and reasons follow the record's numbers."""
+
+import pandas as pd
+
+from lio.report.paper import verdict
+
+
+def _table(rows):
+    columns = ["experiment", "method", "stage", "groups", "better", "better_low", "better_high", "degenerate"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+TABLE = _table([
+    ("wp", "reparameterized", "refined", 8, 0.30, 0.25, 0.35, 0),
+    ("wp", "reparameterized", "unrefined", 8, 0.20, 0.15, 0.25, 3),
+    ("wp", "supervised", "refined", 8, 0.70, 0.65, 0.75, 0),
+    ("wp", "supervised", "unrefined", 8, 0.60, 0.55, 0.65, 0),
+    ("wp", "neural_adjoint", "refined", 8, 0.40, 0.35, 0.45, 0),
+    ("wp", "neural_adjoint", "unrefined", 8, 0.40, 0.35, 0.45, 0),
+])
+REFERENCE = {"wp": {"table2": {"reparameterized": {"better": 60.0}, "supervised": {"better": 50.0},
+                               "neural_adjoint": {"better": 40.0}, "diffusion": {"better": 1.0}}}}
+
+
+def test_each_published_cell_gets_the_verdict_its_interval_gives():
+    found = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
+    assert [(c.method, c.verdict) for c in found] == [
+        ("reparameterized", verdict.BELOW), ("supervised", verdict.ABOVE), ("neural_adjoint", verdict.REPRODUCED)
+    ]  # diffusion has no row: not a cell
+
+
+def test_the_reason_names_the_basins_bound_and_the_degenerate_runs():
+    found = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
+    text = verdict.reason(found[0])
+    assert "BFGS stuck on only 20" in text and "below the paper's 60" in text
+    assert "3 of 8 runs degenerate" in text
+    roomy = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.9}})[0]
+    assert "room the method did not use" in verdict.reason(roomy)
+    assert verdict.reason(found[2]) == ""  # reproduced, healthy: nothing to explain
+
+
+def test_the_sentence_counts_the_verdicts():
+    found = verdict.cells(TABLE, ["wp"], REFERENCE, {})
+    text = verdict.sentence(found)
+    assert "Of the 3 refined" in text and "we reproduce 1 " in text
+    assert "1 lies below the paper" in text and "1 lies above the paper" in text
+    assert verdict.sentence([]).startswith("None of our experiments")
+
+
+def test_configured_methods_without_rows_are_named():
+    config = {"experiments": {"wp": {"methods": {"bfgs": {}, "reparameterized": {}, "random_start": {}}}}}
+    missing = verdict.configured_not_recorded(config, TABLE, ["wp"])
+    assert missing == ["\\lioWpTitle{} / random start"]

@@ -21,12 +21,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lio.run import experiment  # noqa: E402
+from lio.run import experiment, spec  # noqa: E402
 from lio.methods import BFGSSettings, make_method  # noqa: E402
 
 
 def measure(config: dict, name: str, n: int, seeds: list[int], parameterization: str) -> dict:
-    problem = experiment.problem_of(config, name)
+    problem = spec.problem_of(config, name)
     rows = []
     for seed in seeds:
         key_problems, _, key_init = experiment.keys(seed, n)

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
 from common import load_config, median_time, write  # noqa: E402
 
-from lio.run.experiment import bfgs_settings, problem_of  # noqa: E402
+from lio.run.spec import bfgs_settings, problem_of  # noqa: E402
 from lio.methods.bfgs import bfgs_on_problems  # noqa: E402
 from lio.analysis.provenance import device, provenance  # noqa: E402
 

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT / "src"))
 jax.config.update("jax_enable_x64", True)
 
 from lio.run import calibration  # noqa: E402
-from lio.run.experiment import bfgs_settings, keys, problem_of  # noqa: E402
+from lio.run.experiment import keys  # noqa: E402
+from lio.run.spec import bfgs_settings, problem_of  # noqa: E402
 from lio.methods import make_method, refine  # noqa: E402
 
 

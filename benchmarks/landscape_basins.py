@@ -33,7 +33,7 @@ from common import load_config, write
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lio.run import basins, experiment  # noqa: E402
+from lio.run import basins, experiment, spec  # noqa: E402
 from lio.analysis.provenance import device, provenance  # noqa: E402
 
 
@@ -67,12 +67,12 @@ def _split_top_level(text: str) -> list[str]:
 
 
 def measure(config: dict, name: str, n: int, seed: int, starts: int) -> dict:
-    problem = experiment.problem_of(config, name)
+    problem = spec.problem_of(config, name)
     key_problems, _, _ = experiment.keys(seed, n)
     problems = problem.sample(key_problems, n)
     begin = time.perf_counter()
     found = basins.multistart(
-        problem, problems, experiment.bfgs_settings(config, name), starts,
+        problem, problems, spec.bfgs_settings(config, name), starts,
         jax.random.fold_in(jax.random.PRNGKey(seed), 7919),
         config["comparison"]["rtol"], config["comparison"]["atol"],
     )

@@ -21,7 +21,8 @@ import numpy as np
 from common import load_config, write
 
 from lio.run import studies
-from lio.run.experiment import bfgs_settings, enable_float64, keys, problem_of
+from lio.run.experiment import enable_float64, keys
+from lio.run.spec import bfgs_settings, problem_of
 from lio.methods import make_method
 from lio.analysis.provenance import provenance
 

@@ -48,7 +48,7 @@ import optax  # noqa: E402
 from common import load_config, median_time, platform, write  # noqa: E402
 from flops import count_flops  # noqa: E402
 
-from lio.run.experiment import problem_of  # noqa: E402
+from lio.run.spec import problem_of  # noqa: E402
 from lio.methods.networks import SolverNetwork  # noqa: E402
 from lio.analysis.provenance import device, provenance  # noqa: E402
 

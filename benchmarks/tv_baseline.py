@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import load_config  # noqa: E402
 
-from lio.run import experiment  # noqa: E402
+from lio.run import experiment, spec  # noqa: E402
 from lio.methods import BFGSSettings, bfgs_on_problems, minimize_batch  # noqa: E402
 
 # Quarter-decade steps (10^(k/4), two digits), an eighth-decade step 1.3e-3 where CT's optimum lies.
@@ -148,7 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     experiment.enable_float64()
     config = load_config(args.configfile)
-    base = experiment.problem_of(config, args.experiment)
+    base = spec.problem_of(config, args.experiment)
     bfgs = {**config["bfgs"], **config["experiments"][args.experiment].get("bfgs", {})}
     settings = {p: BFGSSettings(**{**bfgs, "parameterization": p})
                 for p in ("raw", "projected", "tanh")}

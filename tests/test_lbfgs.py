@@ -223,7 +223,7 @@ def real_config():
 def test_an_experiment_bfgs_block_overrides_the_global_one_for_that_experiment():
     from lio.run import studies
     from lio.run.config import problems_in
-    from lio.run.experiment import bfgs_settings
+    from lio.run.spec import bfgs_settings
 
     config = real_config()
     config["experiments"]["wavepacket"]["bfgs"] = {"solver": "lbfgs", "history_length": 5}

@@ -51,3 +51,16 @@ def test_configured_methods_without_rows_are_named():
     config = {"experiments": {"wp": {"methods": {"bfgs": {}, "reparameterized": {}, "random_start": {}}}}}
     missing = verdict.configured_not_recorded(config, TABLE, ["wp"])
     assert missing == ["\\lioWpTitle{} / random start"]
+
+
+def test_the_conclusion_explains_only_with_what_was_measured():
+    from lio.report.paper.conclusion import conclusion
+
+    capped = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
+    text = conclusion(capped, {"wp": {"stuck": 0.2}}, {"wp": (3, 24)}, [])
+    assert "not reproduced on \\lioWpTitle{}" in text and "only 20\\,\\%" in text
+    assert "3 of 24 on \\lioWpTitle{}" in text
+    unmeasured = verdict.cells(TABLE, ["wp"], REFERENCE, {})
+    text = conclusion(unmeasured, {}, {"wp": (0, 24)}, ["\\lioCtTitle{} / diffusion prior"])
+    assert "basins check" not in text and "degenerate" not in text  # no measurement, no explanation
+    assert "Untested in this record, though configured: \\lioCtTitle{} / diffusion prior." in text

@@ -58,6 +58,7 @@ rule paper_generated:
         amounts=PAPER.generated("amounts.tex"),
         basins=PAPER.generated("basins.tex"),
         verdict=PAPER.generated("verdict.tex"),
+        conclusion=PAPER.generated("conclusion.tex"),
     log:
         "results/logs/paper/generated.log",
     params:

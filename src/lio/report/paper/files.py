@@ -207,6 +207,7 @@ class Layout:
             "amounts",
             "basins",
             "verdict",
+            "conclusion",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 

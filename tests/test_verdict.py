@@ -64,3 +64,21 @@ def test_the_conclusion_explains_only_with_what_was_measured():
     text = conclusion(unmeasured, {}, {"wp": (0, 24)}, ["\\lioCtTitle{} / diffusion prior"])
     assert "basins check" not in text and "degenerate" not in text  # no measurement, no explanation
     assert "Untested in this record, though configured: \\lioCtTitle{} / diffusion prior." in text
+
+
+def test_provenance_rows_name_each_methods_commits_and_device():
+    import numpy as np
+    import xarray as xr
+
+    from lio.report.paper import origins
+
+    sha = np.array([[["abc1234ffff", "abc1234ffff"]], [["def5678eeee-dirty", "abc1234ffff"]]])
+    dataset = xr.Dataset(
+        {"git_sha": (("solver", "n", "seed"), sha), "device": (("solver", "n", "seed"), np.full(sha.shape, "cpu:cpu x1"))},
+        coords={"solver": ["bfgs", "reparameterized"]},
+    )
+    found = origins.rows({"wp": dataset}, {"wp": {"git_sha": "1111111aaaa", "device": "cpu:cpu x1"}}, {})
+    assert found[0][:4] == ("\\lioWpTitle{}", "BFGS", "\\texttt{abc1234}", "cpu:cpu x1")
+    assert found[1][2] == "\\texttt{abc1234}, \\texttt{def5678} (uncommitted tree)"
+    assert found[2][0].startswith("basins") and found[2][2] == "\\texttt{1111111}"
+    assert "\\endhead" in origins.tabular(found)

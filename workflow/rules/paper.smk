@@ -59,6 +59,7 @@ rule paper_generated:
         basins=PAPER.generated("basins.tex"),
         verdict=PAPER.generated("verdict.tex"),
         conclusion=PAPER.generated("conclusion.tex"),
+        provenance=PAPER.generated("provenance.tex"),
     log:
         "results/logs/paper/generated.log",
     params:

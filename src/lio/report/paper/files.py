@@ -208,6 +208,7 @@ class Layout:
             "basins",
             "verdict",
             "conclusion",
+            "provenance",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 

@@ -22,6 +22,7 @@ from lio.report.paper.tex import macro, newcommands
 from lio.report.paper.tuning import calibration_tabular, guidance_tabular
 from lio.report.paper import verdict
 from lio.report.paper.conclusion import conclusion
+from lio.report.paper import origins
 from lio.core.atomic import write_atomically
 
 
@@ -76,6 +77,7 @@ def write_generated(
             | {macro("Verdict"): verdict.sentence(cells)}
         ),
         "verdict": verdict.section(cells, missing_methods),
+        "provenance": origins.tabular(origins.rows(aggregates, basins, read_tables(study_paths))),
         "conclusion": conclusion(
             cells, basins,
             {e: (int(own["degenerate"].fillna(0).sum()), int(own["groups"].sum()))

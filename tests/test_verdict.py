@@ -32,6 +32,7 @@ def test_each_published_cell_gets_the_verdict_its_interval_gives():
 def test_the_reason_names_the_basins_bound_and_the_degenerate_runs():
     found = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
     text = verdict.reason(found[0])
+    assert "$\\downarrow$" in verdict.tabular(found) and "10" not in verdict.tabular(found).split("midrule")[0]
     assert "BFGS stuck on only 20" in text and "below the paper's 60" in text
     assert "3 of 8 runs degenerate" in text
     roomy = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.9}})[0]

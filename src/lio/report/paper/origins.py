@@ -51,7 +51,7 @@ def rows(
                           latex_escape("; ".join(devices)) or "--", _dates(shas)))
     for name, frame in studies.items():
         shas = sorted({s for value in frame.get("git_sha", pd.Series(dtype=str)).dropna() for s in str(value).split()})
-        found.append((f"study {latex_escape(name)}", "all", _short(shas), "--", _dates(shas)))
+        found.append((f"study {latex_escape(name)}".replace("\\_", "\\_\\allowbreak{}"), "all", _short(shas), "--", _dates(shas)))
     for experiment, record in basins.items():
         sha = str(record.get("git_sha", ""))
         found.append((f"basins, {macro(experiment, 'Title')}{{}}", "BFGS starts", _short([sha] if sha else []),
@@ -60,7 +60,7 @@ def rows(
 
 
 def tabular(found: Sequence[tuple[str, str, str, str, str]]) -> str:
-    lines = [r"\begin{longtable}{llp{4.2cm}ll}", r"\toprule",
+    lines = [r"\begin{longtable}{p{3.7cm}p{2.5cm}p{3.0cm}p{2.8cm}l}", r"\toprule",
              r"part of the record & method & commit(s) & device & commit date \\", r"\midrule", r"\endhead"]
     lines += [" & ".join(row) + r" \\" for row in found]
     lines += [r"\bottomrule", r"\end{longtable}", ""]

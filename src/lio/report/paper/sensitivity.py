@@ -113,7 +113,7 @@ def sensitivity_section(
             "\\begin{figure}[tbp]\n\\centering\n"
             f"\\includegraphics[width=\\linewidth]{{{relative}}}\n"
             f"\\caption{{{titles.get(head['experiment'], latex_escape(head['experiment']))}: "
-            f"sensitivity to \\texttt{{{latex_escape(head['setting'])}}} ({sizes}). "
+            f"sensitivity to \\texttt{{{latex_escape(head['setting']).replace('.', '.' + chr(92) + 'allowbreak{}')}}} ({sizes}). "
             "Refined better (left) and equal (right) than BFGS with 95\\,\\% bootstrap intervals; "
             "dashed: the paper's Table~2. " + " ".join(sentences) + "}\n"
             f"\\label{{fig:study-{name.replace('_', '-')}}}\n\\end{{figure}}\n"

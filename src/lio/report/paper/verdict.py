@@ -102,8 +102,8 @@ def tabular(found: Sequence[Cell]) -> str:
     lines = [
         r"\begin{tabular}{lr" + "l" * len(methods) + "}",
         r"\toprule",
-        "experiment & BFGS stuck & " + " & ".join(method_label(m) for m in methods) + r" \\",
-        r" & \% & " + " & ".join(["paper / ours [CI]"] * len(methods)) + r" \\",
+        "experiment & stuck & " + " & ".join(method_label(m) for m in methods) + r" \\",
+        r" & BFGS \% & " + " & ".join(["paper / ours [CI]"] * len(methods)) + r" \\",
         r"\midrule",
     ]
     for experiment in experiments:
@@ -149,7 +149,7 @@ def sentence(found: Sequence[Cell]) -> str:
 def section(found: Sequence[Cell], configured_not_recorded: Sequence[str]) -> str:
     """The summary's body: the sentence, the table, its legend, and what the config runs that
     the record lacks."""
-    out = [sentence(found), "", r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{4pt}",
+    out = [sentence(found), "", r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
            tabular(found), r"\end{center}", "", LEGEND.format(conf=macro("Confidence")), ""]
     if configured_not_recorded:
         out.append("Configured but not in this record: " + "; ".join(configured_not_recorded) + ".\n")

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import json
 import subprocess
 import sys
 import time
@@ -90,6 +91,33 @@ def test_aggregate_refuses_runs_with_different_settings(tmp_path):
         run.to_netcdf(paths[-1], engine="h5netcdf")
     with pytest.raises(ValueError, match="runs of method 'supervised' were made with different settings"):
         aggregate(paths)
+
+
+def _run_file(path, n, seed, learning_rate, width=8):
+    run = xr.Dataset(
+        {"loss_unrefined": (("example",), np.ones(n)), "curve": (("iteration",), np.ones(3)),
+         "refine_curve": (("refine_iteration",), np.ones(2))},
+        attrs={"method": "reparameterized", "n": n, "seed": seed, "problem": "wavepacket",
+               "config": json.dumps({"method": {"training": {"learning_rate": learning_rate}, "width": width}})},
+    )
+    run.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_aggregate_takes_a_calibrated_rate_per_size_but_nothing_else(tmp_path):
+    # calibration.per_n: each size trains at its own calibrated rate, so the sizes' runs differ there
+    from lio.analysis.results import check_same_settings
+
+    sizes = [_run_file(tmp_path / f"n{n}.nc", n, 0, rate) for n, rate in ((2, 1e-5), (8, 3e-5))]
+    check_same_settings([xr.open_dataset(path, engine="h5netcdf") for path in sizes], [str(p) for p in sizes])
+    # within one size every seed must agree, the rate included
+    seeds = [_run_file(tmp_path / f"s{seed}.nc", 8, seed, rate) for seed, rate in ((0, 3e-5), (1, 1e-4))]
+    with pytest.raises(ValueError, match="different settings"):
+        aggregate(seeds)
+    # across sizes, any other setting must agree
+    widths = [_run_file(tmp_path / f"w{n}.nc", n, 0, 1e-5, width=n) for n in (2, 8)]
+    with pytest.raises(ValueError, match="different settings"):
+        aggregate(widths)
 
 
 def test_killed_sweep_resumes_only_unfinished_jobs_with_identical_results(finished, tmp_path):

@@ -201,25 +201,42 @@ def run_to_dataset(
     return dataset
 
 
+def _without_calibrated(settings: str) -> str:
+    """A run's settings without the values calibration chooses per problem-set size (the Adam
+    rate, the diffusion prior's guidance): with ``calibration.per_n`` they differ between sizes."""
+    try:
+        config = json.loads(settings)
+    except ValueError:
+        return settings
+    method = config.get("method") if isinstance(config, dict) else None
+    if isinstance(method, dict):
+        if isinstance(method.get("training"), dict):
+            method["training"].pop("learning_rate", None)
+        method.pop("guidance", None)
+    return json.dumps(config, sort_keys=True)
+
+
 def check_same_settings(runs: list[xr.Dataset], names: list[str]) -> None:
     """Refuse runs of one method made with different settings (config, problem, BFGS).
 
     Mixed settings arise when results of an earlier config survive a rerun (e.g. with
     ``--rerun-triggers mtime``) or are copied in; a table over them would compare apples with
-    pears.
+    pears. Runs of one size must agree in everything; runs of different sizes may differ in the
+    values calibration chooses per size (``calibration.per_n``), and only in those.
     """
-    first: dict[str, tuple[str, str]] = {}
+    first: dict[tuple[str, Any], tuple[str, str]] = {}
     for run, name in zip(runs, names):
         method, settings = run.attrs["method"], run.attrs.get("config", "")
-        if method not in first:
-            first[method] = (settings, name)
-        elif settings != first[method][0]:
-            raise ValueError(
-                f"aggregate: runs of method {method!r} were made with different settings:\n"
-                f"  {first[method][1]}: {first[method][0]}\n  {name}: {settings}\n"
-                "Rerun the stale ones (snakemake --forcerun solve), or set "
-                "comparison.allow_mixed_settings: true to aggregate them anyway."
-            )
+        for key, compared in (((method, int(run.attrs["n"])), settings), ((method, None), _without_calibrated(settings))):
+            if key not in first:
+                first[key] = (compared, name)
+            elif compared != first[key][0]:
+                raise ValueError(
+                    f"aggregate: runs of method {method!r} were made with different settings:\n"
+                    f"  {first[key][1]}: {first[key][0]}\n  {name}: {compared}\n"
+                    "Rerun the stale ones (snakemake --forcerun solve), or set "
+                    "comparison.allow_mixed_settings: true to aggregate them anyway."
+                )
 
 
 def check_same_problems(runs: list[xr.Dataset], names: list[str]) -> None:

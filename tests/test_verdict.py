@@ -83,3 +83,9 @@ def test_provenance_rows_name_each_methods_commits_and_device():
     assert found[1][2] == "\\texttt{abc1234}, \\texttt{def5678} (uncommitted tree)"
     assert found[2][0].startswith("basins") and found[2][2] == "\\texttt{1111111}"
     assert "\\endhead" in origins.tabular(found)
+
+
+def test_without_published_cells_the_summary_has_no_empty_table():
+    text = verdict.section([], ["\\lioOscTitle{} / supervised"])
+    assert "tabular" not in text and text.startswith("None of our experiments")
+    assert "Configured but not in this record: \\lioOscTitle{} / supervised." in text

@@ -149,6 +149,11 @@ def sentence(found: Sequence[Cell]) -> str:
 def section(found: Sequence[Cell], configured_not_recorded: Sequence[str]) -> str:
     """The summary's body: the sentence, the table, its legend, and what the config runs that
     the record lacks."""
+    if not found:  # no published cell (an experiment of one's own): the sentence says so, no table
+        out = [sentence(found), ""]
+        if configured_not_recorded:
+            out.append("Configured but not in this record: " + "; ".join(configured_not_recorded) + ".\n")
+        return "\n".join(out)
     out = [sentence(found), "", r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
            tabular(found), r"\end{center}", "", LEGEND.format(conf=macro("Confidence")), ""]
     if configured_not_recorded:

@@ -29,15 +29,12 @@ def test_each_published_cell_gets_the_verdict_its_interval_gives():
     ]  # diffusion has no row: not a cell
 
 
-def test_the_reason_names_the_basins_bound_and_the_degenerate_runs():
+def test_the_table_shows_the_verdict_the_stuck_share_and_the_degenerate_runs():
     found = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
-    text = verdict.reason(found[0])
-    assert "$\\downarrow$" in verdict.tabular(found) and "10" not in verdict.tabular(found).split("midrule")[0]
-    assert "BFGS stuck on only 20" in text and "below the paper's 60" in text
-    assert "3 of 8 runs degenerate" in text
-    roomy = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.9}})[0]
-    assert "room the method did not use" in verdict.reason(roomy)
-    assert verdict.reason(found[2]) == ""  # reproduced, healthy: nothing to explain
+    row = verdict.tabular(found).split("\\midrule")[1]
+    assert row.startswith("\n\\lioWpTitle{} & 20 & ")
+    assert "60.0 / 30.0 [25.0, 35.0] $\\downarrow$" in row and "3/8 runs degenerate" in row
+    assert "50.0 / 70.0 [65.0, 75.0] $\\uparrow$" in row and "40.0 / 40.0 [35.0, 45.0] $\\checkmark$" in row
 
 
 def test_the_sentence_counts_the_verdicts():

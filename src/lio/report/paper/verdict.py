@@ -1,10 +1,9 @@
-"""Page one: the reproducibility summary, one row per Table 2 cell the paper publishes.
+"""Page one: the reproducibility summary of the paper's Table 2 cells, one row per experiment.
 
 For each (experiment, method) with a published refined better-than-BFGS fraction: the paper's
-number, ours with its bootstrap interval, a verdict and the measured reason. The verdict is
-``reproduced`` when the paper's number lies inside our interval, ``below the paper`` when our
-whole interval lies under it, ``above the paper`` when it lies over it. The reason names what
-the record measured that bears on the gap:
+number, ours with its bootstrap interval and a verdict, beside what the record measured that
+bears on a gap. The verdict is ``reproduced`` when the paper's number lies inside our interval, ``below the paper`` when our
+whole interval lies under it, ``above the paper`` when it lies over it. Beside it:
 
 - the basins check (lio.run.basins): a learned method can only beat BFGS where BFGS from the
   prior mean is stuck, so the share of stuck problems bounds "better" from above (up to the
@@ -74,20 +73,6 @@ def cells(
                 stuck=basins[experiment]["stuck"] if experiment in basins else None,
             ))
     return found
-
-
-def reason(cell: Cell) -> str:
-    """The measured reason beside a verdict (empty when nothing in the record bears on it)."""
-    parts = []
-    if cell.stuck is not None and cell.verdict == BELOW:
-        if cell.stuck < cell.paper:
-            parts.append(f"BFGS stuck on only {100 * cell.stuck:.0f}\\,\\% (Table~\\ref{{tab:basins}}), "
-                         f"below the paper's {100 * cell.paper:.0f}\\,\\%")
-        else:
-            parts.append(f"BFGS stuck on {100 * cell.stuck:.0f}\\,\\%: room the method did not use")
-    if cell.degenerate:
-        parts.append(f"{cell.degenerate} of {cell.groups} runs degenerate (Table~\\ref{{tab:health}})")
-    return "; ".join(parts)
 
 
 SYMBOLS = {REPRODUCED: r"$\checkmark$", BELOW: r"$\downarrow$", ABOVE: r"$\uparrow$"}

@@ -29,7 +29,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from common import load_config, median_time, write  # noqa: E402
 
-from lio.run.experiment import enable_float64, problem_of  # noqa: E402
+from lio.run.experiment import enable_float64  # noqa: E402
+from lio.run.spec import problem_of  # noqa: E402
 from lio.analysis.provenance import device, provenance  # noqa: E402
 
 PARTS = ("all", "advect", "diffuse", "project")

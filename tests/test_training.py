@@ -100,7 +100,8 @@ def test_final_non_finite_loss_is_divergence():
 def test_compiled_step_does_not_depend_on_the_data_values(monkeypatch, name):
     """Seeds differ only in data: the step's compiled code must be the same, so that the
     persistent compilation cache serves every seed after the first."""
-    from lio.run.experiment import enable_float64, problem_of
+    from lio.run.experiment import enable_float64
+    from lio.run.spec import problem_of
     from lio.methods import make_method
     from lio.methods.bfgs import BFGSSettings
 

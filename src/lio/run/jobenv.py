@@ -130,7 +130,7 @@ def start(snakemake) -> Iterator[None]:
             f"lio job: threads={snakemake.threads} gpu={gpu} "
             f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')} "
             f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')} "
-            f"lio={Path(__file__).resolve().parent}",
+            f"lio={Path(__file__).resolve().parents[1]}",
             flush=True,
         )
         try:

@@ -23,3 +23,20 @@ def test_quick_run_writes_every_row_with_finite_metrics(tmp_path):
     assert all(15 < row["psnr"] < 35 for row in numbers["rows"][:3])
     assert numbers["reg_weight"] in numbers["settings"]["weights"]
     assert numbers["provenance"]["git_sha"]
+
+
+def test_imaging_reference_quick_run_gives_every_row_an_interval(tmp_path):
+    import imaging_reference
+
+    out = tmp_path / "ct_imaging_reference.json"
+    numbers = imaging_reference.main(["--quick", "--out", str(out)])
+    assert json.loads(out.read_text())["methods"].keys() == numbers["methods"].keys()
+    assert list(numbers["methods"]) == ["classical", "tv", "supervised", "learned_gradient"]
+    for name, row in numbers["methods"].items():
+        stages = ["own"] if name == "classical" else ["own", "refined"]
+        for stage in stages:
+            psnr = row[stage]["psnr"]
+            assert psnr["low"] <= psnr["mean"] <= psnr["high"] and np.isfinite(psnr["mean"])
+    # TV in the box beats the clipped FBP on ellipses (a wrong scale or sign would not).
+    assert numbers["methods"]["tv"]["own"]["psnr"]["mean"] > numbers["methods"]["classical"]["own"]["psnr"]["mean"]
+    assert numbers["train_sizes"]["4"]["train_images"] == 4

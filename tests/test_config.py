@@ -35,7 +35,7 @@ BAD_CONFIGS = [
      "experiments.wavepacket.figures.curves_n: 5 is not one of ns="),
     ("misspelt training key", {"experiments": {WP: {"methods": {"supervised": {"training": {"step": 10}}}}}},
      "experiments.wavepacket.methods.supervised.training.step: not a key of experiments.wavepacket.methods.supervised.training; "
-     "expected one of learning_rate, log_every, monitor_every, steps, got 'step' (did you mean steps?)"),
+     "expected one of batch_size, clip_norm, learning_rate, log_every, monitor_every, schedule, steps, got 'step' (did you mean steps?)"),
     ("misspelt experiment key", {"experiments": {WP: {"seed": [0]}}},
      "experiments.wavepacket.seed: not a key of experiments.wavepacket; expected one of basins, bfgs, calibration, "
      "figures, methods, ns, observations, params, problem, seeds, got 'seed' (did you mean seeds?); rename it or remove it"),

@@ -233,7 +233,7 @@ def calibration_data(wildcards):
     return expand(
         "results/{problem}/data/n{n}/seed{seed}.nc",
         problem=wildcards.problem,
-        n=calibration.sizes(config, wildcards.problem),
+        n=calibration.sizes(config, wildcards.problem, wildcards.method),
         seed=options["seeds"],
     )
 
@@ -273,7 +273,11 @@ def calibration_runtime(wildcards):
     options = calibration.settings(config, wildcards.problem)
     setting = calibration.setting(config, wildcards.problem, wildcards.method) or "learning_rate"
     runs = len(options[calibration.LADDERS[setting]]) * len(options["seeds"])
-    sizes = calibration.sizes(config, wildcards.problem) if setting == "learning_rate" else [options["n"]]
+    sizes = (
+        calibration.sizes(config, wildcards.problem, wildcards.method)
+        if setting == "learning_rate"
+        else [options["n"]]
+    )
     return runs * sum(solve_runtime({"n": n}) for n in sizes)
 
 

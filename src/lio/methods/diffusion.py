@@ -28,7 +28,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from lio.core import nets
 from lio.methods.base import Estimate, Method
 from lio.methods.networks import training_status, true_losses
-from lio.methods.training import TrainSettings, train
+from lio.methods.training import TrainSettings, train, training_batches
 from lio.problems.base import Problem, ProblemSet
 
 SCHEDULES = ("linear", "cosine")
@@ -260,8 +260,9 @@ class Diffusion(Method):
 
     1. Train epsilon_θ(x_t, t) on the labelled training set's truths (the prior's samples) in
        the box's unit coordinate, with a variance-preserving schedule of ``diffusion_steps``
-       betas (``schedule`` linear | cosine) and Ho et al. 2020's loss, by full-batch Adam
-       (``lio.methods.training.train``); each step noises every truth ``noise_draws`` times.
+       betas (``schedule`` linear | cosine) and Ho et al. 2020's loss, by Adam
+       (``lio.methods.training.train``); each step noises every truth ``noise_draws`` times,
+       or a minibatch of those noisings (``training.batch_size``).
     2. For each problem, draw ``samples`` x_T ~ N(0, I) and run ``sampling_steps`` reverse
        steps (DDIM with noise ``eta``; eta = 1 over all T steps is DDPM's ancestral sampler);
        each step also subtracts ``guidance`` (zeta) times the gradient w.r.t. x_t of the TRUE
@@ -337,6 +338,7 @@ class Diffusion(Method):
         trained = train(
             denoising_loss, prior.init(key_init), key_noise, self.training,
             f"{self.name} n={training_set.n}", (prior, truths),
+            select=training_batches(self.training, key_init, at=1),
         )
         return prior, trained
 

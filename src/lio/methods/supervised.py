@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from lio.methods.base import Estimate, Method
 from lio.methods.networks import SolverNetwork, network_estimate
-from lio.methods.training import TrainSettings, train
+from lio.methods.training import TrainSettings, train, training_batches
 from lio.problems.base import Problem, ProblemSet
 
 
@@ -17,7 +17,8 @@ from lio.problems.base import Problem, ProblemSet
 class Supervised(Method):
     """Train N(y_j, x_j) -> xi_j on a separate labelled set, then predict the n problems.
 
-    Loss: sum_j ||(N(y_j, x_j) - xi_j) / (upper - lower)||^2, i.e. Eq. 3 with each parameter
+    Loss: sum_j ||(N(y_j, x_j) - xi_j) / (upper - lower)||^2 over the set (or over each Adam
+    step's minibatch, ``training.batch_size``), i.e. Eq. 3 with each parameter
     scaled by its box so parameters of different units weigh alike (our choice). Predictions
     use batch-norm running averages (the problems are not the training batch). The curve is
     the problems' true L/n of the current predictions, before every
@@ -57,6 +58,7 @@ class Supervised(Method):
         trained = train(
             loss_fn, params, batch_stats, self.training, f"{self.name} n={n}",
             (net, train32, problems32), monitor=monitor,
+            select=training_batches(self.training, key, at=1),
         )
         return network_estimate(
             problem, problems, net, trained, False, self.training.steps, initial

@@ -80,15 +80,31 @@ def settings(config: dict[str, Any], experiment: str) -> dict[str, Any]:
     return merged
 
 
-def sizes(config: dict[str, Any], experiment: str) -> list[int]:
+def sizes(config: dict[str, Any], experiment: str, method: str | None = None) -> list[int]:
     """The problem-set sizes the learning rate is calibrated at: the calibration ``n`` and, with
-    ``per_n``, every n of the experiment's list below it (each chooses its own rate)."""
+    ``per_n``, every n of the experiment's list below it (each chooses its own rate).
+
+    A ``method`` that learns only from a training set whose size is set apart from n
+    (``training_set_size``) trains the same way at every n, so it is calibrated at ``n`` alone.
+    """
     options = settings(config, experiment)
     main = int(options["n"])
-    if not options["per_n"]:
+    if not options["per_n"] or (method and learns_apart_from_n(config, experiment, method)):
         return [main]
     ns = spec.block(config, experiment).get("ns", [])
     return sorted({int(n) for n in ns if int(n) < main} | {main})
+
+
+def learns_apart_from_n(config: dict[str, Any], experiment: str, method: str) -> bool:
+    """Whether ``method`` trains only on the labelled set and that set's size is its own key
+    (``training_set_size``): its training does not change with n."""
+    from lio.methods import make_method
+
+    if spec.block(config, experiment).get("training_set_size") is None:
+        return False
+    options = dict(spec.block(config, experiment)["methods"].get(method) or {})
+    instance = make_method(method, options, spec.bfgs_settings(config, experiment))
+    return bool(instance.needs_training_set)
 
 
 def chosen_for(record: dict[str, Any], n: int | None) -> float:

@@ -53,13 +53,33 @@ def keys(seed: int, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     return tuple(jax.random.split(key, 3))
 
 
+# Stream of the seed's key for a training set whose size is set apart from n
+# (``training_set_size``): one set per seed, shared by every n.
+_TRAINING_SET_STREAM = 2**31 - 1
+
+
+def training_set_draw(seed: int, n: int, size: int | None) -> tuple[jax.Array, int]:
+    """(key, size) of the labelled training set of (n, seed).
+
+    ``size`` None: the paper's coupling, n examples drawn per (n, seed) (``keys``). An integer:
+    that many examples, drawn from the seed alone, so every n of a seed trains on one set and
+    the n axis changes only how many problems are solved jointly.
+    """
+    if size is None:
+        return keys(seed, n)[1], n
+    return jax.random.fold_in(jax.random.PRNGKey(seed), _TRAINING_SET_STREAM), int(size)
+
+
 def sample_data(config: dict[str, Any], experiment: str, n: int, seed: int, path: str) -> None:
     """Draw the problem set and the labelled training set of (experiment, n, seed)."""
     enable_float64()
     problem = spec.problem_of(config, experiment)
-    key_problems, key_training, _ = keys(seed, n)
+    key_problems, _, _ = keys(seed, n)
     problems = problem.sample(key_problems, n)
-    training_set = problem.sample_training_set(key_training, n)
+    key_training, size = training_set_draw(
+        seed, n, spec.block(config, experiment).get("training_set_size")
+    )
+    training_set = problem.sample_training_set(key_training, size)
     dataset = results.problem_set_to_dataset(problem, problems, "problems").merge(
         results.problem_set_to_dataset(problem, training_set, "training")
     )

@@ -38,7 +38,7 @@ BAD_CONFIGS = [
      "expected one of batch_size, clip_norm, learning_rate, log_every, monitor_every, schedule, steps, got 'step' (did you mean steps?)"),
     ("misspelt experiment key", {"experiments": {WP: {"seed": [0]}}},
      "experiments.wavepacket.seed: not a key of experiments.wavepacket; expected one of basins, bfgs, calibration, "
-     "figures, methods, ns, observations, params, problem, seeds, got 'seed' (did you mean seeds?); rename it or remove it"),
+     "figures, methods, ns, observations, params, problem, seeds, training_set_size, got 'seed' (did you mean seeds?); rename it or remove it"),
     ("zero n", {"experiments": {WP: {"ns": [0]}}}, "experiments.wavepacket.ns[0]: expected an integer >= 1, got 0"),
     ("only an unknown method", {"only_methods": ["reparametrized"]},
      "only_methods: ['reparametrized'] are not registered methods; expected some of ['"),

@@ -1,5 +1,9 @@
 """Learned gradient descent (Andrychowicz et al. 2016; Adler & Öktem 2017): K unrolled steps of
-an optimiser whose update is a network of the iterate and the true loss's gradient."""
+an optimiser whose update is a network of the iterate and the true loss's gradient.
+
+Size: the update networks, the unrolled descent and the method share one set of features
+(channels, memory, start); split apart, each piece would need the others' layout.
+"""
 
 from __future__ import annotations
 

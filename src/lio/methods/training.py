@@ -42,8 +42,8 @@ class TrainSettings(struct.PyTreeNode):
             set (``minibatch``); 0 uses the whole set every step (full batch, the paper's
             networks). Methods without a training set ignore it.
         schedule: ``constant`` (the paper's networks) or ``cosine``: the rate decays from
-            ``learning_rate`` to 0 over the steps (optax's cosine decay, as Adler & Öktem 2018
-            train their unrolled schemes).
+            ``learning_rate`` to 0 over the steps (optax's cosine decay; unrolled schemes are
+            trained with a decaying rate, Adler & Öktem 2017's by inverse-time decay).
         clip_norm: the gradient's global norm is clipped to this before Adam (optax's
             ``clip_by_global_norm``; unrolled schemes' gradients spike); 0: no clipping.
     """

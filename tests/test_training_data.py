@@ -130,3 +130,19 @@ def test_a_method_that_learns_apart_from_n_is_calibrated_at_one_size():
     assert calibration.sizes(config, "ct", "learned_gradient") == [64]
     # Joint training solves the n problems themselves: still one ladder per size.
     assert calibration.sizes(config, "ct", "reparameterized") == [4, 16, 64]
+
+
+def test_the_neural_adjoint_surrogate_trains_on_minibatches_of_its_rows():
+    problem = make_problem("wavepacket", {"num_samples": 32})
+    problems = problem.sample(jax.random.PRNGKey(1), 3)
+    training = problem.sample_training_set(jax.random.PRNGKey(2), 12)
+
+    def run(batch_size):
+        options = {"surrogate": {"kind": "mlp", "hidden": [8]},
+                   "training": {"learning_rate": 1e-2, "steps": 5, "log_every": 0,
+                                "batch_size": batch_size}}
+        method = make_method("neural_adjoint", options, BFGSSettings(max_iterations=5))
+        return method.solve(problem, problems, training, jax.random.PRNGKey(3)).extra["surrogate_final_mse"]
+
+    assert run(4) == run(4)
+    assert run(4) != run(0)

@@ -14,7 +14,7 @@ from lio.core import nets
 from lio.methods.base import Estimate, Method
 from lio.methods.bfgs import DIVERGED, BFGSSettings, minimize_batch
 from lio.methods.networks import true_losses
-from lio.methods.training import TrainSettings, batch_key, minibatch, train, tree_cast
+from lio.methods.training import TrainSettings, train, training_batches, tree_cast
 from lio.problems.base import Problem, ProblemSet
 
 
@@ -73,15 +73,9 @@ class NeuralAdjoint(Method):
             return mse, (state, mse)
 
         n = problems.n
-        batches = None
-        if self.training.batch_size:  # minibatches of (inputs, target) rows
-
-            def batches(data, step):
-                return minibatch(data, step, self.training.batch_size, batch_key(key))
-
         trained = train(
             loss_fn, variables, None, self.training, f"{self.name} surrogate n={n}",
-            (inputs, target), select=batches,
+            (inputs, target), select=training_batches(self.training, key),
         )
         variables, train_curve, train_time = trained.params, trained.curve, trained.wall_time
 

@@ -110,14 +110,17 @@ def batch_key(key: jax.Array) -> jax.Array:
     return jax.random.fold_in(key, _BATCH_STREAM)
 
 
-def training_batches(settings: TrainSettings, key: jax.Array, at: int) -> SelectFn | None:
-    """``train``'s ``select`` for a ``data`` tuple whose item ``at`` is the training set:
-    minibatches of ``settings.batch_size`` (None, full batch, when it is 0)."""
+def training_batches(settings: TrainSettings, key: jax.Array, at: int | None = None) -> SelectFn | None:
+    """``train``'s ``select``: minibatches of ``settings.batch_size`` (None, full batch, when it
+    is 0) of the training set, which is item ``at`` of a ``data`` tuple, or with ``at`` None
+    every leaf of ``data`` itself (rows of examples)."""
     if not settings.batch_size:
         return None
     order = batch_key(key)
 
     def select(data, step):
+        if at is None:
+            return minibatch(data, step, settings.batch_size, order)
         batch = minibatch(data[at], step, settings.batch_size, order)
         return (*data[:at], batch, *data[at + 1 :])
 

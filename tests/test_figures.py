@@ -46,3 +46,99 @@ def test_optimisation_curves_plot_the_monitored_iterations_only(monkeypatch, tmp
     assert sorted(len(v) for v in x.values()) == [3, 21]
     np.testing.assert_array_equal(min(x.values(), key=len), [1, 11, 21])  # iteration + 1
     assert all(np.all(np.isfinite(line.get_ydata())) for line in lines.values())
+
+
+def _aggregate(losses):
+    """A synthetic aggregate: refined losses (solver x n x seed x example) and flat curves."""
+    import xarray as xr
+
+    solvers, ns = ["bfgs", "reparameterized", "supervised"], [2, 8, 32]
+    curve = np.broadcast_to(np.linspace(10.0, 0.05, 30), (3, 3, 2, 30)).copy()
+    return xr.Dataset(
+        {"loss_refined": (("solver", "n", "seed", "example"), losses),
+         "curve": (("solver", "n", "seed", "iteration"), curve)},
+        coords={"solver": solvers, "n": ns, "seed": [0, 1]},
+    )
+
+
+def _drawn(monkeypatch, draw, *args):
+    from lio.report import figures
+
+    drawn = {}
+    monkeypatch.setattr(figures, "_save", lambda figure, png, pdf, rect=None: drawn.update(figure=figure))
+    draw(*args, "x.png", "x.pdf")
+    figure = drawn["figure"]
+    figure.canvas.draw()
+    return figure
+
+
+def _check_readable(figure, width):
+    """Issue 40: every text is >= 7 pt at print size (the figure is no wider than it prints),
+    and every log axis carries at least two tick labels."""
+    from matplotlib.text import Text
+
+    from lio.report import figures
+
+    assert figure.get_figwidth() <= width + 1e-9
+    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert sizes and min(sizes) >= figures.MIN_FONT_PT, min(sizes)
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                low, high = sorted(axis.get_view_interval())
+                shown = [t for t in axis.get_ticklabels() if t.get_text() and low <= t.get_position()[axis is ax.yaxis] <= high]
+                assert len(shown) >= 2, [t.get_text() for t in axis.get_ticklabels()]
+
+
+def test_result_panels_are_readable_with_bfgs_on_top(monkeypatch):
+    from lio.report import figures
+
+    rng = np.random.default_rng(0)
+    aggregate = _aggregate(10 ** rng.uniform(-1.3, -0.6, (3, 3, 2, 8)))  # one decade: few log ticks
+    for draw, args in ((figures.optimisation_curves, (aggregate, 8)), (figures.refined_loss_by_n, (aggregate,))):
+        figure = _drawn(monkeypatch, draw, *args)
+        _check_readable(figure, figures.PANEL_WIDTH)
+        ax = figure.axes[0]
+        artists = ax.get_lines()
+        by_colour = {}
+        for artist in artists:
+            by_colour.setdefault(matplotlib.colors.to_hex(artist.get_color()), []).append(artist.get_zorder())
+        assert min(by_colour[figures.METHOD_COLORS["bfgs"]]) > max(
+            z for c, zs in by_colour.items() if c != figures.METHOD_COLORS["bfgs"] for z in zs)
+
+
+def test_loss_panel_draws_the_solved_share_where_solved_and_missed_problems_mix(monkeypatch):
+    """Billiards and KS refine some problems to 1e-25 and miss others at 1e-1: a median jumps
+    between the two, so panel (d) draws the share solved; unimodal losses keep their quartiles."""
+    from lio.report import figures
+
+    mixed = np.where(np.arange(8) % 2, 1e-25, 1e-1) * np.ones((3, 3, 2, 8))
+    aggregate = _aggregate(mixed)
+    assert figures.loss_panel_kind(aggregate) == "solved"
+    figure = _drawn(monkeypatch, figures.refined_loss_by_n, aggregate)
+    ax = figure.axes[0]
+    assert ax.get_yscale() == "linear" and "solved" in ax.get_ylabel()
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), 50.0)
+    assert figures.loss_panel_kind(_aggregate(np.full((3, 3, 2, 8), 0.5))) == "quartiles"
+    _check_readable(figure, figures.PANEL_WIDTH)
+
+
+def test_wide_figures_print_at_the_text_width_with_readable_fonts(monkeypatch):
+    """The observation-amount figure (five quality panels) and a study print at the report's
+    text width, three panels to a row at most, fonts >= 7 pt."""
+    import pandas as pd
+
+    from lio.report import figures
+
+    rows = []
+    for method in ("bfgs", "reparameterized", "supervised", "learned_gradient", "diffusion"):
+        for index, amount in enumerate((90, 45, 22)):
+            row = {"experiment": "CT", "method": method, "stage": "refined", "amount": amount,
+                   "amount_index": index, "increases_observations": True, "label": "projection angles",
+                   "parameter": "num_angles", "better": 0.5, "better_low": 0.4, "better_high": 0.6}
+            for q in ("loss", "psnr", "ssim", "relative_error"):
+                row |= {f"{q}_mean": 1.0 + index, f"{q}_low": 0.5 + index, f"{q}_high": 1.5 + index}
+            rows.append(row)
+    figure = _drawn(monkeypatch, figures.observations, pd.DataFrame(rows))
+    _check_readable(figure, figures.TEXT_WIDTH)
+    assert max(len({round(ax.get_position().y0, 3) for ax in figure.axes}), 1) == 2  # 5 panels: two rows

@@ -519,6 +519,12 @@ def test_record_rebuilds_paper_and_readme_without_training(tmp_path):
     assert subprocess.run([*sync, "--check"], cwd=workdir, capture_output=True).returncode == 0
     assert (workdir / "paper/main.pdf").exists() == bool(shutil.which("pdflatex"))
     assert not (workdir / "results/table2.csv").exists()
+    if shutil.which("pdflatex"):  # issue 40: no overfull box, every table printed at >= 8 pt
+        log = (workdir / "paper/build/main.log").read_text(errors="replace")
+        assert "Overfull" not in log
+        scales = re.findall(r"lio table scale: (\d+) percent of ([\d.]+) pt", log)
+        small = [(p, size) for p, size in scales if int(p) / 100 * float(size) < 8.0]
+        assert not small, f"tables scaled below 8 pt (percent, pt): {small}"
 
 
 def test_the_readme_shows_the_committed_record(tmp_path):

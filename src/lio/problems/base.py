@@ -65,6 +65,12 @@ class Problem(struct.PyTreeNode):
     # Example panels the problem draws itself with ``draw_example(ax, problems, index, panel)``:
     # () = panel (a) shows the observation and panel (b) the loss landscape (the defaults).
     example_panels: ClassVar[tuple[str, ...]] = ()
+    # What panels (a) and (b) show, for the report's figure captions: a problem that draws its
+    # own panel says what it draws.
+    panel_captions: ClassVar[dict[str, str]] = {
+        "a": "an example problem",
+        "b": "loss and gradient along one parameter, the others at the truth",
+    }
     # The observation-amount axis (config `observations:`, lio.run.observations): the parameter that
     # sets how much is observed (None: the problem has no such knob), a label for axes, and
     # whether a larger value observes more (CT's angles) or less (MRI's acceleration).

@@ -1,7 +1,11 @@
 """The four panels of every experiment (paper Figs. 2-5), one function per panel.
 
-Consistent style across experiments: one colour per method, log axes for losses and n,
-geometric mean and spread (÷ and × the geometric std) over seeds, which stay on log axes. Each panel is written as PNG (README, report) and PDF (paper).
+Consistent style across experiments: one colour per method, log axes for losses and n, BFGS
+(the reference) drawn on top. Panel (c): geometric mean and spread (÷ and × the geometric std)
+over seeds, which stay on log axes; panel (d): median and quartiles of the per-problem losses,
+floored at ``LOSS_FLOOR`` times the largest. Figures are sized at their print width (a panel is
+half the report's text width, a wide figure all of it), so that the fonts are their printed size
+(≥ ``MIN_FONT_PT``). Each panel is written as PNG (README, report) and PDF (paper).
 """
 
 from __future__ import annotations
@@ -36,16 +40,32 @@ METHOD_COLORS = {
     "best_of_random_starts": "#e377c2",
 }
 METHOD_LABELS = LABELS  # the registry's (lio.methods.LABELS)
-FIGSIZE = (3.4, 2.5)  # one column of a two-column paper, in inches
-RESULT_FIGSIZE = (3.4, 3.0)  # room for the method legend below the axes
+SHORT_LABELS = {  # for narrow image columns
+    "reparameterized": "reparam.",
+    "supervised": "supervised",
+    "neural_adjoint": "neural adj.",
+    "learned_gradient": "learned grad.",
+    "diffusion": "diffusion",
+    "random_start": "random start",
+    "best_of_random_starts": "best start",
+}
+TEXT_WIDTH = 6.3  # inches: the report's A4 text width (21 cm - 2 x 2.5 cm margins)
+PANEL_WIDTH = 0.49 * TEXT_WIDTH  # panels (a)-(d) print two to a row
+FIGSIZE = (PANEL_WIDTH, 2.5)
+RESULT_FIGSIZE = (PANEL_WIDTH, 3.1)  # room for the method legend below the axes
+MIN_FONT_PT = 7.0  # every text at print size (tests/test_figures.py)
+LOSS_FLOOR = 1e-12  # panel (d): a loss below this fraction of the largest upper quartile is solved to round-off
+MIXED_SHARE = 0.1  # panel (d) draws the solved share where at least this share is solved and as many are not
+REFERENCE = "bfgs"  # drawn last, on top of the learned methods' lines
 
 
 def _method_legend(ax) -> None:
-    ax.legend(frameon=False, fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    ax.legend(frameon=False, fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+              handlelength=1.2, columnspacing=0.8, handletextpad=0.4)
 
 
 def _style() -> None:
-    sns.set_theme(context="paper", style="ticks", font_scale=0.9)
+    sns.set_theme(context="paper", style="ticks", font_scale=1.0)
 
 
 def _save(figure, png: str, pdf: str, rect=(0, 0, 1, 1)) -> None:
@@ -64,14 +84,19 @@ def _savefig(figure, path: str, **options) -> None:
 
 
 def _plain_log_ticks(axis) -> None:
-    """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1; minor ticks are
-    labelled only when the axis spans less than a decade (else their labels overlap)."""
+    """Log-axis tick labels as plain numbers (14, 15) rather than 1.4x10^1, at least two of
+    them: inside one decade evenly spaced ticks, across two or three decades 1, 2 and 5 x 10^k,
+    beyond that the powers of ten (at most about six labels)."""
     formatter = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
     low, high = axis.get_view_interval()
-    narrow = low > 0 and high / low < 10
-    if narrow:  # log minor ticks sit at 2..9 x 10^k: too few inside one decade, so place more
+    decades = np.log10(high / low) if low > 0 and high > low else np.inf
+    if decades < 1:  # log minor ticks sit at 2..9 x 10^k: too few inside one decade
         axis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6))
         axis.set_minor_locator(matplotlib.ticker.NullLocator())
+    elif decades < 3:
+        axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    else:
+        axis.set_major_locator(matplotlib.ticker.LogLocator(numticks=7))
     axis.set_major_formatter(formatter)
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
@@ -87,6 +112,16 @@ def geometric_spread(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndar
 
 def _color(method: str) -> str:
     return METHOD_COLORS.get(method, "#9467bd")
+
+
+def _reference_last(methods) -> list[str]:
+    """The methods in drawing order: BFGS, the line every other is judged against, last."""
+    methods = [str(m) for m in methods]
+    return [m for m in methods if m != REFERENCE] + [m for m in methods if m == REFERENCE]
+
+
+def _zorder(method: str) -> float:
+    return 3.0 if method == REFERENCE else 2.0
 
 
 def example_observation(problem: Problem, problems: ProblemSet, index: int, png: str, pdf: str):
@@ -135,7 +170,8 @@ def image_gallery(
     scale = {"cmap": "gray", "vmin": float(lower.min()), "vmax": float(upper.max())}
     solvers = [str(s) for s in aggregate[SOLVER_DIM].values]
     columns = 2 + len(solvers)
-    figure, axes = plt.subplots(2, columns, figsize=(1.25 * columns, 2.9), squeeze=False)
+    width = min(TEXT_WIDTH, 1.0 * columns)
+    figure, axes = plt.subplots(2, columns, figsize=(width, 2.2 + 0.4 * (width / columns < 0.9)), squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
     axes[0, 0].imshow(truth, **scale)
@@ -151,9 +187,10 @@ def image_gallery(
             axes[row, column].imshow(estimate, **scale)
             psnr = float(aggregate[f"psnr_{stage}"].sel(pick)) if f"psnr_{stage}" in aggregate else np.nan
             ssim = float(aggregate[f"ssim_{stage}"].sel(pick)) if f"ssim_{stage}" in aggregate else np.nan
-            label = METHOD_LABELS.get(solver, solver) + ("" if stage == "unrefined" or solver == "bfgs" else " + BFGS")
-            axes[row, column].set_title(f"{label}\n{psnr:.1f} dB, SSIM {ssim:.2f}", fontsize="x-small")
-    figure.suptitle(f"(a) example, n = {n}: own estimate (top), refined (bottom)", fontsize="medium")
+            label = SHORT_LABELS.get(solver, METHOD_LABELS.get(solver, solver))
+            axes[row, column].set_title(f"{label}\n{psnr:.1f} dB\n{ssim:.2f}", fontsize="small")
+    figure.suptitle(f"(a) example, n = {n}: own estimate (top), + BFGS (bottom); PSNR, SSIM",
+                    fontsize="medium")
     _save(figure, png, pdf)
 
 
@@ -208,7 +245,7 @@ def loss_landscape(
     twin.set_ylabel(f"$\\partial L / \\partial {name}$", color="#1f77b4")
     ax.axvline(float(problems.solution[index, parameter]), color="k", ls="--", lw=0.8, label="truth")
     ax.axvline(float(problem.prior_mean[parameter]), color="k", ls=":", lw=0.8, label="BFGS start")
-    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    ax.legend(frameon=False, fontsize="small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     ax.set_title("(b) loss and gradient landscape", fontsize="medium")
     _save(figure, png, pdf)
 
@@ -217,7 +254,7 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
     """Panel (c): L/n along each method's optimisation (unrefined), geometric mean and spread over seeds."""
     _style()
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
-    for method in aggregate["solver"].values:
+    for method in _reference_last(aggregate["solver"].values):
         curves = aggregate["curve"].sel({"solver": method, "n": n}).values  # seed x iteration
         # The monitored iterations: NaN pads shorter runs, and lies between the steps of a
         # curve monitored every k-th step (training.monitor_every).
@@ -225,8 +262,9 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
         curves = curves[:, steps]
         mean, low, high = geometric_spread(curves, axis=0)
         color = _color(method)
-        ax.plot(steps + 1, mean, color=color, lw=1.0, label=METHOD_LABELS.get(method, method))
-        ax.fill_between(steps + 1, low, high, color=color, alpha=0.2, lw=0)
+        ax.plot(steps + 1, mean, color=color, lw=1.2 if method == REFERENCE else 1.0,
+                label=METHOD_LABELS.get(method, method), zorder=_zorder(method))
+        ax.fill_between(steps + 1, low, high, color=color, alpha=0.2, lw=0, zorder=_zorder(method) - 1)
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_ticks(ax.yaxis)
@@ -238,23 +276,73 @@ def optimisation_curves(aggregate: xr.Dataset, n: int, png: str, pdf: str):
     _save(figure, png, pdf)
 
 
+def _refined_losses(aggregate: xr.Dataset, methods: list[str]) -> np.ndarray:
+    """Refined per-problem losses, method x n x seed x example (NaN where a run has fewer)."""
+    losses = aggregate["loss_refined"].sel({"solver": methods}).transpose("solver", "n", "seed", ...).values
+    return np.where(np.isfinite(losses), losses, np.nan)
+
+
+def solved_threshold(losses: np.ndarray, floor: float = LOSS_FLOOR) -> float:
+    """The loss below which a problem counts as solved to round-off: ``floor`` times the
+    largest upper quartile of any (method, n) (losses: method x n x seed x example)."""
+    flat = losses.reshape(losses.shape[0], losses.shape[1], -1)
+    upper = np.nanpercentile(flat, 75, axis=-1)
+    top = np.nanmax(upper) if np.any(np.isfinite(upper)) else 1.0
+    return floor * top if top > 0 else floor
+
+
+def loss_panel_kind(aggregate: xr.Dataset) -> str:
+    """What panel (d) draws: "solved" (the share of problems solved to round-off) where at least
+    ``MIXED_SHARE`` of the refined losses are solved and as many are not, as on billiards and KS,
+    whose medians jump between 1e-20 and 1e2; else "quartiles" of the loss."""
+    losses = _refined_losses(aggregate, [str(m) for m in aggregate["solver"].values])
+    finite = losses[np.isfinite(losses)]
+    if finite.size == 0:
+        return "quartiles"
+    solved = float(np.mean(finite <= solved_threshold(losses)))
+    return "solved" if MIXED_SHARE <= solved <= 1 - MIXED_SHARE else "quartiles"
+
+
 def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
-    """Panel (d): refined L/n against n, geometric mean and spread over seeds."""
+    """Panel (d), BFGS on top: where solved and missed problems mix (``loss_panel_kind``), the
+    share of problems solved to round-off against n, bars the range over seeds; else each
+    problem's refined loss, median and quartiles over every problem of every seed, floored at
+    the solved threshold."""
     _style()
     figure, ax = plt.subplots(figsize=RESULT_FIGSIZE)
     ns = aggregate["n"].values
-    per_run = aggregate["loss_refined"].mean("example", skipna=True)  # solver x n x seed
-    for method in aggregate["solver"].values:
-        runs = per_run.sel({"solver": method}).values
-        mean, low, high = geometric_spread(runs, axis=1)
-        color = _color(method)
-        ax.errorbar(ns, mean, yerr=(mean - low, high - mean), color=color, marker="o", ms=3, lw=1.0,
-                    capsize=2, label=METHOD_LABELS.get(method, method))
+    methods = _reference_last(aggregate["solver"].values)
+    losses = _refined_losses(aggregate, methods)  # method x n x seed x example
+    threshold = solved_threshold(losses)
+    kind = loss_panel_kind(aggregate)
+    offsets = 2.0 ** np.linspace(-0.12, 0.12, len(methods)) if len(methods) > 1 else [1.0]
+    if kind == "solved":
+        with np.errstate(invalid="ignore"):
+            per_seed = 100 * np.nanmean(np.where(np.isnan(losses), np.nan, losses <= threshold), axis=-1)
+        counts = np.sum(np.isfinite(losses), axis=(-2, -1))
+        centre = 100 * np.nansum(losses <= threshold, axis=(-2, -1)) / np.maximum(counts, 1)
+        low, high = np.nanmin(per_seed, axis=-1), np.nanmax(per_seed, axis=-1)
+    else:
+        flat = losses.reshape(len(methods), len(ns), -1)
+        low, centre, high = (np.maximum(q, threshold) for q in np.nanpercentile(flat, [25, 50, 75], axis=-1))
+    for index, (method, offset) in enumerate(zip(methods, offsets)):
+        ax.errorbar(ns * offset, centre[index],
+                    yerr=(np.clip(centre[index] - low[index], 0, None), np.clip(high[index] - centre[index], 0, None)),
+                    color=_color(method), marker="o", ms=3, lw=1.2 if method == REFERENCE else 1.0, capsize=2,
+                    elinewidth=0.8, label=METHOD_LABELS.get(method, method), zorder=_zorder(method))
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    _plain_log_ticks(ax.yaxis)
+    if kind == "solved":
+        ax.set_ylim(-3, 103)
+        mantissa, exponent = f"{threshold:.0e}".split("e")
+        ax.set_ylabel(f"solved, $L < {mantissa}\\times10^{{{int(exponent)}}}$ (%)")
+    else:
+        ax.set_yscale("log")
+        if np.nanmin(low) <= threshold:  # some quartile is floored: show where
+            ax.axhline(threshold, color="#999999", ls=":", lw=0.8, zorder=1)
+            ax.set_ylim(threshold / 3, None)
+        _plain_log_ticks(ax.yaxis)
+        ax.set_ylabel("refined $L$ per problem")
     ax.set_xlabel("number of problems $n$")
-    ax.set_ylabel("refined $L/n$")
     ax.set_title("(d) refined loss by n", fontsize="medium")
     _method_legend(ax)
     sns.despine(figure)
@@ -272,7 +360,7 @@ def study(frame, reference: dict[str, dict[str, float]] | None, png: str, pdf: s
         frame.drop_duplicates("value_index").sort_values("value_index")[["value", "is_record"]]
     )
     positions = np.arange(len(labels))
-    figure, axes = plt.subplots(1, 2, figsize=(2 * FIGSIZE[0], RESULT_FIGSIZE[1]), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH, RESULT_FIGSIZE[1]), sharey=True)
     methods = list(dict.fromkeys(refined["method"]))
     offsets = np.linspace(-0.08, 0.08, len(methods)) if len(methods) > 1 else [0.0]
     for ax, name, title in zip(axes, ("better", "equal"), ("better than BFGS", "equal to BFGS")):
@@ -298,18 +386,18 @@ def study(frame, reference: dict[str, dict[str, float]] | None, png: str, pdf: s
     handles, names = axes[0].get_legend_handles_labels()
     handles.append(matplotlib.lines.Line2D([], [], color="#444444", ls="--", lw=0.8))
     names.append("paper (Table 2)")
-    figure.legend(handles, names, loc="lower center", ncol=len(names), frameon=False, fontsize="small")
+    figure.legend(handles, names, loc="lower center", ncol=min(len(names), 4), frameon=False, fontsize="small")
     sns.despine(figure)
-    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+    _save(figure, png, pdf, rect=(0, 0.08 + 0.06 * (len(names) > 4), 1, 1))
 
 
-OBSERVATION_PANELS = {  # column of lio.run.observations.table -> (title, log axis)
-    "better": ("refined, better than BFGS (%)", False),
-    "loss": ("refined loss L (mean)", True),
-    "psnr": ("refined PSNR (dB)", False),
-    "ssim": ("refined SSIM", False),
-    "relative_error": ("refined relative error", False),
-    "error": ("refined median error to the truth (box widths)", True),
+OBSERVATION_PANELS = {  # column of lio.run.observations.table -> (title, log axis); all refined
+    "better": ("better than BFGS (%)", False),
+    "loss": ("loss L (mean)", True),
+    "psnr": ("PSNR (dB)", False),
+    "ssim": ("SSIM", False),
+    "relative_error": ("relative error", False),
+    "error": ("median error (box widths)", True),
 }
 
 
@@ -363,21 +451,24 @@ def observations(frame, png: str, pdf: str):
     columns = ["better"] + [q for q in ("loss", "psnr", "ssim", "relative_error") if f"{q}_mean" in frame]
     if "psnr_mean" not in frame and "error" in frame:
         columns.append("error")
-    figure, axes = plt.subplots(1, len(columns), figsize=(1.7 * FIGSIZE[0] * len(columns) / 2 + 1, RESULT_FIGSIZE[1]))
-    axes = np.atleast_1d(axes)
+    rows = -(-len(columns) // 3)  # at most three panels to a row, so that they print legibly
+    figure, axes = plt.subplots(rows, min(len(columns), 3), figsize=(TEXT_WIDTH, 2.3 * rows + 0.5), squeeze=False)
+    for ax in axes.ravel()[len(columns):]:
+        ax.set_axis_off()
+    axes = axes.ravel()
     head = frame.iloc[0]
     legend_methods: list[str] = []
     for ax, column in zip(axes, columns):
         title, log = OBSERVATION_PANELS[column]
         _observation_axes(ax, frame, column, log, legend_methods)
-        ax.set_title(title, fontsize="medium")
-        ax.set_xlabel(f"{head['label']} ({head['parameter']})", fontsize="small")
-    figure.suptitle(f"{head['experiment']}: quality against the amount observed (95% CI)", fontsize="medium")
+        ax.set_title(title, fontsize="small")
+        ax.set_xlabel(f"{head['parameter']}", fontsize="small")
+    figure.suptitle(f"{head['experiment']}: refined quality against {head['label']} (95% CI)", fontsize="medium")
     handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
     figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
-                  ncol=len(handles), frameon=False, fontsize="small")
+                  ncol=min(len(handles), 4), frameon=False, fontsize="small")
     sns.despine(figure)
-    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+    _save(figure, png, pdf, rect=(0, 0.12 / rows + 0.04 * (len(handles) > 4), 1, 1))
 
 
 def observations_summary(frames: list, png: str, pdf: str):
@@ -385,8 +476,7 @@ def observations_summary(frames: list, png: str, pdf: str):
     refined better-than-BFGS share: losses of different amounts sum different numbers of
     residuals) against the amount, per method, most observed on the left."""
     _style()
-    figure, axes = plt.subplots(1, len(frames), figsize=(FIGSIZE[0] * max(len(frames), 1) * 0.9 + 0.6, RESULT_FIGSIZE[1]),
-                                squeeze=False)
+    figure, axes = plt.subplots(1, len(frames), figsize=(TEXT_WIDTH, RESULT_FIGSIZE[1]), squeeze=False)
     legend_methods: list[str] = []
     for ax, frame in zip(axes[0], frames):
         column = "psnr" if "psnr_mean" in frame else "better"
@@ -397,7 +487,8 @@ def observations_summary(frames: list, png: str, pdf: str):
         ax.set_xlabel(f"{head['label']}", fontsize="small")
     handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
     figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
-                  ncol=len(handles), frameon=False, fontsize="small")
-    figure.suptitle("Quality against the amount observed, most observed on the left (95% CI)", fontsize="medium")
+                  ncol=min(len(handles), 4), frameon=False, fontsize="small")
+    figure.suptitle("Refined quality against the amount observed, most observed on the left (95% CI)",
+                    fontsize="medium")
     sns.despine(figure)
-    _save(figure, png, pdf, rect=(0, 0.08, 1, 1))
+    _save(figure, png, pdf, rect=(0, 0.1 + 0.06 * (len(handles) > 4), 1, 1))

@@ -188,5 +188,5 @@ class Billiards(Problem):
         ax.set_ylim(0.05, 1.0)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
-        ax.legend(frameon=False, fontsize="x-small", loc="lower right")
+        ax.legend(frameon=False, fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
         return "example"

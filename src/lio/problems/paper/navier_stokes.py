@@ -89,6 +89,11 @@ class NavierStokes(Problem):
     parameter_names: ClassVar[tuple[str, ...]] = ("x0", "vx", "vy")
     observation_channels: ClassVar[bool] = True
     example_panels: ClassVar[tuple[str, ...]] = ("a", "b")
+    panel_captions: ClassVar[dict[str, str]] = {
+        "a": "the initial velocity of an example problem (upper half: the data; lower half, dimmed: "
+             "the model at the true force, marked red)",
+        "b": "its final velocity, the same way",
+    }
     amount_parameter: ClassVar[str | None] = "observed_fraction"
     amount_label: ClassVar[str] = "share of the domain's rows observed"
 
@@ -349,8 +354,9 @@ class NavierStokes(Problem):
         hidden = self.hidden_height
         ax.add_patch(patches.Rectangle((0, 0), self.size, hidden, color="white", alpha=0.45, lw=0))
         ax.axhline(hidden, color="k", lw=0.8, ls="--")
-        ax.text(2, hidden + 2, "observed", fontsize="x-small")
-        ax.text(2, hidden - 6, "hidden (model)", fontsize="x-small")
+        label = {"fontsize": "small", "color": "white", "bbox": {"facecolor": "black", "alpha": 0.6, "lw": 0, "pad": 1}}
+        ax.text(2, hidden + 3, "observed", va="bottom", **label)
+        ax.text(2, hidden - 3, "hidden (model)", va="top", **label)
         solid = np.where(grid.fluid, np.nan, 1.0)
         ax.imshow(solid, origin="lower", extent=extent, cmap="Greys", vmin=0, vmax=1.5)
         x0, vx, vy = (float(s) for s in solution)

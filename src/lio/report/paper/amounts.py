@@ -231,7 +231,7 @@ def section(
             "of the prior's range; \\emph{degenerate}: the method's own runs flagged by the health "
             "check of all runs.}\n"
             f"\\label{{tab:amounts-{tag}}}\n\\setlength{{\\tabcolsep}}{{3pt}}\n"
-            "\\resizebox{\\linewidth}{!}{" + tabular(frame) + "}\n\\end{table}\n"
+            "\\fittable{" + tabular(frame) + "}\n\\end{table}\n"
         )
         if experiment in figures:
             relative = os.path.relpath(figures[experiment], directory).replace(os.sep, "/")

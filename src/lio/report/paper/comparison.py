@@ -3,12 +3,14 @@ unrefined, with the paper's values) and the summary of where the paper's values 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from lio.report.figures import LOSS_FLOOR
 from lio.report.paper.tex import macro, method_label
 
 
@@ -52,12 +54,32 @@ def experiment_sections(
     directory: str,
     methods: dict[str, Sequence[str]],
     published: Sequence[str] = (),
+    captions: dict[str, dict[str, str]] | None = None,
+    loss_panels: dict[str, str] | None = None,
 ) -> str:
     """One subsection per experiment: description (paper/experiments/{key}.tex), figure, results.
 
     ``methods``: the learned methods each experiment ran (CT runs no neural adjoint);
-    ``published``: the experiments the paper has numbers for (the others get no "paper:").
+    ``published``: the experiments the paper has numbers for (the others get no "paper:");
+    ``captions``: per experiment, what its panels (a) and (b) show (``Problem.panel_captions``);
+    ``loss_panels``: per experiment, what its panel (d) draws (``lio.report.figures.loss_panel_kind``).
     """
+    default = {"a": "an example problem", "b": "loss and gradient along one parameter"}
+
+    def panel(experiment: str, name: str) -> str:
+        return (captions or {}).get(experiment, default).get(name, default[name])
+
+    floor = f"10^{{{round(math.log10(LOSS_FLOOR))}}}"
+    solved = f"a loss below ${floor}$ times the largest upper quartile of any method and $n$"
+
+    def loss_panel(experiment: str) -> str:
+        if (loss_panels or {}).get(experiment) == "solved":
+            return ("the share of problems the refinement solves to round-off against $n$ ("
+                    + solved + "), over every problem of every seed, bars the range over seeds: "
+                    "solved and missed problems mix, so a mean or median loss jumps between the two")
+        return ("the refined loss $L$ of each problem against $n$, median and quartiles over every "
+                f"problem of every seed, floored at {solved} (dotted, where reached)")
+
     out = []
     for experiment in experiments:
 
@@ -87,11 +109,11 @@ def experiment_sections(
             "{No description of this experiment is in \\texttt{paper/experiments/} yet.}\n\n"
             "\\begin{figure}[tbp]\n\\centering\n"
             f"{panels[0]}\\hfill{panels[1]}\\\\[1ex]\n{panels[2]}\\hfill{panels[3]}\n"
-            f"\\caption{{{m('Title')}: (a) an example problem, "
-            "(b) loss and gradient along one parameter, "
-            f"(c) $L/n$ during the optimisation without refinement at $n = {m('CurvesN')}$, "
-            "(d) refined $L/n$ against $n$; "
-            f"geometric mean, bars and bands $\\div$ and $\\times$ the geometric standard deviation over {m('Seeds')} seeds.}}\n"
+            f"\\caption{{{m('Title')}: (a) {panel(experiment, 'a')}, "
+            f"(b) {panel(experiment, 'b')}, "
+            f"(c) $L/n$ during the optimisation without refinement at $n = {m('CurvesN')}$, geometric mean "
+            f"with a band $\\div$ and $\\times$ the geometric standard deviation over {m('Seeds')} seeds, "
+            f"(d) {loss_panel(experiment)}. The BFGS line is drawn on top.}}\n"
             f"\\label{{fig:{experiment}}}\n\\end{{figure}}\n\n"
             f"Figure~\\ref{{fig:{experiment}}} shows the experiment, "
             f"run for $n \\in \\{{{m('NList')}\\}}$ "

@@ -10,7 +10,7 @@ import pandas as pd
 
 from lio.analysis.metrics import health_verdict
 from lio.report.paper.health import HEALTH_COLUMNS
-from lio.report.paper.tex import macro, method_label
+from lio.report.paper.tex import group_row, macro, method_label, stacked
 
 DEVIATION_POINTS = 15  # issue 17: a refined better-fraction this far from the paper's needs a measured reason
 
@@ -47,7 +47,7 @@ def deviations_tabular(
             base = bfgs.iloc[0] if len(bfgs) else None
             pair = lambda name, f: f(own[name]) + (f" / {f(base[name])}" if base is not None else "")  # noqa: E731
             rows.append([
-                macro(experiment, "Title"),
+                experiment,
                 method_label(method),
                 f"{100 * row.iloc[0].better:.1f}",
                 f"{paper['better']:.1f}",
@@ -62,11 +62,19 @@ def deviations_tabular(
     if not rows:
         return f"Every refined better-fraction lies within {points:g} points of the paper's.\n"
     lines = [
-        r"\begin{tabular}{llrrrrrrrrr}",
+        r"\begin{tabular}{lrrrrrrrrr}",
         r"\toprule",
-        r"experiment & method & ours \% & paper \% & $\Delta$ & pinned \% & error (vs BFGS) & basin \% (vs BFGS) & degen. & rate & BFGS stuck \% \\",
+        "method & " + " & ".join([
+            "ours \\%", "paper \\%", "$\\Delta$", "pinned \\%", stacked("error", "(vs BFGS)"),
+            stacked("basin \\%", "(vs BFGS)"), "degen.", "rate", stacked("BFGS", "stuck \\%"),
+        ]) + r" \\",
         r"\midrule",
-        *(" & ".join(cells) + r" \\" for cells in rows),
+    ]
+    for index, cells in enumerate(rows):
+        if index == 0 or cells[0] != rows[index - 1][0]:
+            lines += ([r"\addlinespace"] if index else []) + [group_row(cells[0], 10)]
+        lines.append(" & ".join(cells[1:]) + r" \\")
+    lines += [
         r"\bottomrule",
         r"\end{tabular}",
         "",

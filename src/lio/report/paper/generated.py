@@ -47,7 +47,8 @@ def write_generated(
     from lio.report.paper.sensitivity import read_tables, sensitivity_section
     from lio.report.paper.imaging import imaging_tabular
     from lio.report.paper.observations import observations, observations_tabular, summary_config
-    from lio.problems import make_problem
+    from lio.problems import PROBLEMS, make_problem
+    from lio.report.figures import loss_panel_kind
     from lio.analysis.results import open_dataset
 
     experiments = list(layout.experiments)
@@ -112,6 +113,8 @@ def write_generated(
             experiments, figures, layout.directory,
             {e: list(dict.fromkeys(table[table["experiment"] == e]["method"])) for e in experiments},
             [e for e in experiments if reference.get(e, {}).get("table2")],
+            {e: PROBLEMS[config["experiments"][e]["problem"]].panel_captions for e in experiments},
+            {e: loss_panel_kind(aggregates[e]) for e in experiments},
         ),
         "summary": summary(table, experiments, reference),
         "sensitivity": sensitivity_section(

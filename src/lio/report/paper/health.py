@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lio.analysis.metrics import health_verdict
-from lio.report.paper.tex import macro, method_label
+from lio.report.paper.tex import group_row, macro, method_label, plain_number, stacked
 
 HEALTH_COLUMNS = ("pinned", "spread", "error", "in_basin", "degenerate", "better_exact")
 
@@ -38,26 +38,28 @@ def health_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
         )
     pct = lambda v: "--" if not np.isfinite(v) else f"{100 * v:.0f}"  # noqa: E731
     lines = [
-        r"\begin{tabular}{llrrrrrrrrr}",
+        r"\begin{tabular}{lrrrrrrrrr}",
         r"\toprule",
-        r" & & \multicolumn{5}{c}{own estimate (unrefined)} & & \multicolumn{3}{c}{refined, exact (\%)} \\",
-        r"\cmidrule(lr){3-7}\cmidrule(lr){9-11}",
-        r"experiment & method & pinned \% (pooled) & spread & error (start $\to$ own) & closer \% & basin \% $\to$ refined & degen. & better & equal & same min. \\",
+        r" & \multicolumn{5}{c}{own estimate (unrefined)} & & \multicolumn{3}{c}{refined, exact (\%)} \\",
+        r"\cmidrule(lr){2-6}\cmidrule(lr){8-10}",
+        "method & " + " & ".join([
+            stacked("pinned \\%", "(pooled)"), "spread", stacked("error", "start $\\to$ own"), "closer \\%",
+            stacked("basin \\%", "$\\to$ refined"), "degen.", "better", "equal", stacked("same", "min."),
+        ]) + r" \\",
         r"\midrule",
     ]
     for index, experiment in enumerate(experiments):
         rows = table[table["experiment"] == experiment]
         if index:
             lines.append(r"\addlinespace")
-        for position, method in enumerate(dict.fromkeys(rows["method"])):
+        lines.append(group_row(experiment, 10))
+        for method in dict.fromkeys(rows["method"]):
             own = rows[(rows["method"] == method) & (rows["stage"] == "unrefined")].iloc[0]
             final = rows[(rows["method"] == method) & (rows["stage"] == "refined")].iloc[0]
-            name = macro(experiment, "Title") if position == 0 else ""
             cells = [
-                name,
                 method_label(method),
                 pct(own.pinned) + (f" ({pct(own.pinned_pooled)})" if "pinned_pooled" in own else ""),
-                f"{own.spread:.2f}",
+                plain_number(own.spread),
                 error_cell(own),
                 pct(own.get("closer", np.nan)),
                 f"{pct(own.in_basin)} $\\to$ {pct(final.in_basin)}",

@@ -57,19 +57,24 @@ def robustness_tabular(found: list[dict[str, Any]], titles: dict[str, str]) -> s
     if not found:
         return "No sensitivity study is in the results this report reads.\n"
     lines = [
-        r"\begin{tabular}{lllrrrl}",
+        r"\begin{tabular}{llrrrp{3.2cm}}",
         r"\toprule",
-        r"experiment & setting & method & record \% & range \% (at value) & paper \% & paper within a CI \\",
+        r"setting & method & record \% & range \% (at value) & paper \% & paper within a CI \\",
         r"\midrule",
     ]
+    previous = None
     for f in found:
+        if f["experiment"] != previous:
+            title = titles.get(f["experiment"], latex_escape(f["experiment"]))
+            lines += ([r"\addlinespace"] if previous else []) + [rf"\multicolumn{{6}}{{@{{}}l}}{{\textit{{{title}}}}} \\"]
+            previous = f["experiment"]
         record = f"{f['record'][1]:.1f}" if f["record"] else "--"
         span = (f"{f['low'][1]:.1f} ({latex_escape(f['low'][0])}) -- "
                 f"{f['high'][1]:.1f} ({latex_escape(f['high'][0])})")
         paper = f"{f['paper']:.1f}" if f["paper"] is not None else "--"
+        setting = f["setting"].removeprefix(f"methods.{f['method']}.")  # the method column names it
         lines.append(" & ".join([
-            titles.get(f["experiment"], latex_escape(f["experiment"])),
-            r"\texttt{" + latex_escape(f["setting"]) + "}",
+            r"\texttt{" + latex_escape(setting) + "}",
             method_label(f["method"]), record, span, paper, f["reach"],
         ]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
@@ -93,7 +98,7 @@ def sensitivity_section(
         "value; \\emph{range}: lowest and highest over the values tried; \\emph{paper within a CI}: "
         "the values whose 95\\,\\% interval holds the paper's fraction, else the closest.}\n"
         "\\label{tab:sensitivity}\n\\setlength{\\tabcolsep}{3pt}\n"
-        "\\resizebox{\\linewidth}{!}{" + robustness_tabular(found, titles) + "}\n\\end{table}\n"
+        "\\fittable{" + robustness_tabular(found, titles) + "}\n\\end{table}\n"
     ]
     for name, frame in tables.items():
         if name not in figures:

@@ -113,5 +113,26 @@ def power_of_ten(value: float) -> str:
     return f"{value:g}"
 
 
+def group_row(experiment: str, columns: int) -> str:
+    """A table row naming ``experiment`` across all ``columns``, above its methods' rows: narrower
+    than an experiment column, so that wide tables print at >= 8 pt."""
+    return f"\\multicolumn{{{columns}}}{{@{{}}l}}{{\\textit{{{macro(experiment, 'Title')}{{}}}}}} \\\\"
+
+
+def stacked(*lines: str) -> str:
+    """A header cell on several lines."""
+    return "\\shortstack{" + "\\\\".join(lines) + "}"
+
+
+def plain_number(value: float, digits: int = 2) -> str:
+    """``value`` with ``digits`` decimals, or as a x 10^k in math where it is that large."""
+    if not np.isfinite(value):
+        return "--"
+    if abs(value) >= 1e4:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"${mantissa}\\times10^{{{int(exponent)}}}$"
+    return f"{value:.{digits}f}"
+
+
 def newcommands(macros: dict[str, str]) -> str:
     return "".join(f"\\newcommand{{{name}}}{{{value}}}\n" for name, value in macros.items())

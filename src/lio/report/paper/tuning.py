@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from lio.report.paper.tex import macro, method_label, power_of_ten
+from lio.report.paper.tex import group_row, macro, method_label, power_of_ten
 
 
 def calibration_tabular(trials: pd.DataFrame | None, experiments: Sequence[str]) -> str:
@@ -19,16 +19,16 @@ def calibration_tabular(trials: pd.DataFrame | None, experiments: Sequence[str])
             "at its config's \\texttt{training.learning\\_rate}.\n"
         )
     lines = [
-        r"\begin{tabular}{llp{0.52\linewidth}r}",
+        r"\begin{tabular}{lp{0.62\linewidth}r}",
         r"\toprule",
-        r"experiment & method & rates tried: verdict (pinned \%, spread) & chosen \\",
+        r"method & rates tried: verdict (pinned \%, spread) & chosen \\",
         r"\midrule",
     ]
     for index, experiment in enumerate(e for e in experiments if e in set(trials["experiment"])):
         rows = trials[trials["experiment"] == experiment]
         if index:
             lines.append(r"\addlinespace")
-        position = 0
+        lines.append(group_row(experiment, 3))
         for method in dict.fromkeys(rows["method"]):
             of_method = rows[rows["method"] == method]
             # One row per calibrated problem-set size (calibration.per_n); older files hold one.
@@ -50,13 +50,11 @@ def calibration_tabular(trials: pd.DataFrame | None, experiments: Sequence[str])
                 chosen = mine[mine["chosen"]]["learning_rate"]
                 found = bool(mine["stable_rate_found"].iloc[0])
                 chosen_text = f"${power_of_ten(float(chosen.iloc[0]))}$" if len(chosen) else "--"
-                name = macro(experiment, "Title") if position == 0 else ""
                 label = method_label(method) + ("" if size is None or len(sizes) == 1 else f", $n = {int(size)}$")
                 lines.append(
-                    f"{name} & {label} & {'; '.join(tried)} & "
+                    f"{label} & {'; '.join(tried)} & "
                     f"{chosen_text}{'' if found else ' (none stable)'} \\\\"
                 )
-                position += 1
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 

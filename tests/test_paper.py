@@ -614,3 +614,43 @@ def test_deviations_list_each_cell_beyond_15_points_with_its_diagnostics():
     assert "Supervised" not in text
     close = table.assign(better=table["better"].where(table["method"] != "reparameterized", 0.80))
     assert "within 15 points" in deviations_tabular(close, ["wavepacket"], REFERENCE, None)
+
+
+def test_page_one_states_the_compute_per_device():
+    """Issue 40: the summary says what the record cost, on which device."""
+    import xarray as xr
+
+    from lio.report.paper.costs import compute_sentence
+
+    aggregate = xr.Dataset({"device": (("solver", "n", "seed"), np.array([[["cpu:cpu x1", "gpu:H100 x1"]]]))},
+                           coords={"solver": ["bfgs"], "n": [4], "seed": [0, 1]})
+    jobs = pd.DataFrame({"experiment": ["wavepacket"] * 2, "method": ["bfgs"] * 2, "n": [4, 4], "seed": [0, 1],
+                         "job_s": [7200.0, 600.0]})
+    text = compute_sentence({"wavepacket": aggregate}, jobs)
+    assert "2.2\\,h of job time" in text and "2.0\\,h on cpu:cpu x1" in text and "10\\,min on gpu:H100 x1" in text
+    assert "no GPU" not in text
+    assert "no GPU was used" in compute_sentence({"wavepacket": aggregate.isel(seed=[0])}, jobs.iloc[:1])
+
+
+def test_bounds_paragraph_says_which_way_the_asymmetry_cuts(tmp_path):
+    """Issue 40: the tanh-bounded networks against raw BFGS, with the measured effect of running
+    BFGS through the same tanh, per experiment and with its direction."""
+    import json
+
+    from lio.report.paper.bounds import paragraph
+
+    def run(loss, basin, outside=0.0):
+        return {"loss_per_problem": loss, "in_basin": basin, "outside_box": outside}
+
+    path = tmp_path / "bounds.json"
+    path.write_text(json.dumps({"n": 64, "seeds": [100, 101], "experiments": {
+        "kuramoto_sivashinsky": {"raw": run(261.0, 0.66, 0.3), "tanh": run(452.0, 0.39)},
+        "wavepacket": {"raw": run(13.0, 0.04), "tanh": run(11.4, 0.09)},
+        "billiards": {"raw": run(0.0785, 0.53), "tanh": run(0.0786, 0.53)},
+    }}))
+    text = paragraph(path, ["wavepacket", "billiards", "kuramoto_sivashinsky"])
+    assert "$L/n$ 261 raw against 452 through the tanh, 30\\,\\% of its raw estimates outside the box" in text
+    assert "ends higher on \\lioKuramotoSivashinskyTitle{}" in text and "against the learned methods" in text
+    assert "ends lower on \\lioWavepacketTitle{}" in text and "from the bounds" in text
+    assert "On \\lioBilliardsTitle{} the tanh changes" in text
+    assert "not measured" in paragraph(tmp_path / "missing.json", ["wavepacket"])

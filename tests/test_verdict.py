@@ -86,3 +86,15 @@ def test_without_published_cells_the_summary_has_no_empty_table():
     text = verdict.section([], ["\\lioOscTitle{} / supervised"])
     assert "tabular" not in text and text.startswith("None of our experiments")
     assert "Configured but not in this record: \\lioOscTitle{} / supervised." in text
+
+
+def test_summary_names_configured_experiments_the_record_lacks():
+    """Issue 40: page one says which configured experiments have no run, so a reader does not
+    take their absence from the tables for a result."""
+    from lio.report.paper import verdict
+
+    config = {"experiments": {"wavepacket": {}, "ct": {}, "mri": {}}}
+    missing = verdict.experiments_not_recorded(config, ["wavepacket"], {"ct": {"title": "Sparse-view CT"}})
+    assert missing == ["Sparse-view CT", "Mri"]
+    text = verdict.section([], [], "", missing)
+    assert "no run in this record" in text and "Sparse-view CT; Mri" in text

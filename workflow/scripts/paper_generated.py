@@ -19,4 +19,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
         list(inputs.studies),
         list(inputs.observations),
         list(inputs.basins),
+        inputs.bounds[0] if inputs.bounds else None,
     )

@@ -103,18 +103,23 @@ def network_spec(spec: dict[str, Any], solution_shape: tuple[int, ...] | None = 
     return nets.complete_spec("learned_gradient", kind, spec, NETWORK_KEYS, DEFAULT_NETWORKS)
 
 
+def refuse_memory_off_grid(memory: int, kind: str, solution_shape: tuple[int, ...]) -> None:
+    """Memory channels live on the image grid of a conv update: refuse them elsewhere."""
+    if memory and kind != "conv":
+        raise ValueError(
+            f"learned_gradient: memory {memory} needs a conv update on an image unknown; this "
+            f"unknown has shape {tuple(solution_shape)}. Set memory 0."
+        )
+
+
 def build_update_network(
     spec: dict[str, Any], solution_shape: tuple[int, ...], memory: int = 0
 ) -> nn.Module:
     spec = network_spec(spec, solution_shape)
     kind = spec.pop("kind")
+    refuse_memory_off_grid(memory, kind, solution_shape)
     if kind == "conv":
         return UpdateConv(memory=memory, **spec)
-    if memory:
-        raise ValueError(
-            f"learned_gradient: memory channels live on the image grid of a conv update; "
-            f"got memory {memory} for an unknown of shape {tuple(solution_shape)}. Set memory 0."
-        )
     return UpdateMLP(out_features=int(np.prod(solution_shape)), **spec)
 
 
@@ -369,13 +374,9 @@ class LearnedGradient(Method):
         object.__setattr__(self, "needs_training_set", self.mode == "supervised")
 
     def check(self, problem: Problem) -> None:
-        spec = network_spec(self.network, problem.solution_shape)
-        if self.memory and spec["kind"] != "conv":
-            raise ValueError(
-                f"learned_gradient: memory {self.memory} needs a conv update on an image "
-                f"unknown; {problem.name}'s unknown has shape {tuple(problem.solution_shape)}. "
-                "Set memory 0."
-            )
+        refuse_memory_off_grid(
+            self.memory, network_spec(self.network, problem.solution_shape)["kind"], problem.solution_shape
+        )
         if self.start == "reconstruction":
             given = _reconstruction_shape(problem)
             if given != tuple(problem.solution_shape):

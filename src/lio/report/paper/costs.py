@@ -130,3 +130,35 @@ def cost_tabular(costs: pd.DataFrame, experiments: Sequence[str]) -> str:
         lines.append(r"\multicolumn{7}{l}{\footnotesize --: no job benchmark summary in this record.}\\")
     lines += [r"\end{tabular}", ""]
     return "\n".join(lines)
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f}\\,h" if seconds >= 3600 else f"{seconds / 60:.0f}\\,min"
+
+
+def compute_sentence(aggregates: dict[str, xr.Dataset], jobs: pd.DataFrame | None) -> str:
+    """Page one's compute line: the record's solve-job time added up per device (each run's
+    ``device`` in its aggregate, each job's seconds in its benchmark file), and per experiment."""
+    if jobs is None or jobs.empty:
+        return "The solve jobs' times are not in these results (no benchmark files)."
+    per_device: dict[str, float] = {}
+    per_experiment = []
+    for experiment, aggregate in aggregates.items():
+        selected = jobs[jobs["experiment"] == experiment]
+        if selected.empty:
+            continue
+        device = aggregate["device"]
+        for row in selected.itertuples():
+            try:
+                name = str(device.sel(solver=row.method, n=row.n, seed=row.seed).item()) or "unknown"
+            except KeyError:
+                name = "unknown"
+            per_device[name] = per_device.get(name, 0.0) + float(row.job_s)
+        per_experiment.append(f"{macro(experiment, 'Title')}{{}} {_hours(selected['job_s'].sum())}")
+    total = sum(per_device.values())
+    devices = "; ".join(f"{_hours(s)} on {name.replace('_', ' ')}" for name, s in sorted(per_device.items()))
+    return (
+        f"Compute: the record's solve jobs took {_hours(total)} of job time, added up ({devices}; "
+        f"{', '.join(per_experiment)}); jobs run side by side, one per core"
+        + ("; no GPU was used." if all(name.startswith("cpu") for name in per_device) else ".")
+    )

@@ -209,6 +209,7 @@ class Layout:
             "verdict",
             "conclusion",
             "provenance",
+            "bounds",
         ]
         return [self.generated(f"{name}.tex") for name in names]
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lio.run import calibration
 from lio.report.paper.comparison import comparison_tabular, experiment_sections, summary
-from lio.report.paper.costs import cost_table, cost_tabular
+from lio.report.paper.costs import compute_sentence, cost_table, cost_tabular
 from lio.report.paper.deviations import basins_tabular, deviations_tabular
 from lio.report.paper.files import PANELS, Layout, write_text
 from lio.report.paper.health import health_tabular, pinning_notes
@@ -20,7 +20,7 @@ from lio.report.paper.macros import numbers
 from lio.report.paper.reference import load_reference
 from lio.report.paper.tex import macro, newcommands
 from lio.report.paper.tuning import calibration_tabular, guidance_tabular
-from lio.report.paper import verdict
+from lio.report.paper import bounds, verdict
 from lio.report.paper.conclusion import conclusion
 from lio.report.paper import origins
 from lio.core.atomic import write_atomically
@@ -38,6 +38,7 @@ def write_generated(
     study_paths: Sequence[str] = (),
     observation_paths: Sequence[str] = (),
     basins_paths: Sequence[str] = (),
+    bounds_path: str | None = None,
 ) -> None:
     """numbers.tex, both comparison tables, the cost table (.tex, .csv), sections, summary, the
     sensitivity section (from the study tables) and the decreasing-observations section (from
@@ -77,7 +78,9 @@ def write_generated(
                if e in experiments}
             | {macro("Verdict"): verdict.sentence(cells)}
         ),
-        "verdict": verdict.section(cells, missing_methods),
+        "verdict": verdict.section(cells, missing_methods, compute_sentence(aggregates, jobs),
+                                   verdict.experiments_not_recorded(config, experiments, reference)),
+        "bounds": bounds.paragraph(bounds_path, experiments),
         "provenance": origins.tabular(origins.rows(aggregates, basins, read_tables(study_paths))),
         "conclusion": conclusion(
             cells, basins,

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from lio.report.paper.reference import title
 from lio.report.paper.tex import macro, method_label
 
 REPRODUCED, BELOW, ABOVE = "reproduced", "below the paper", "above the paper"
@@ -131,18 +132,22 @@ def sentence(found: Sequence[Cell]) -> str:
     return text + (", and " + " and ".join(others) if others else "") + "."
 
 
-def section(found: Sequence[Cell], configured_not_recorded: Sequence[str]) -> str:
-    """The summary's body: the sentence, the table, its legend, and what the config runs that
-    the record lacks."""
-    if not found:  # no published cell (an experiment of one's own): the sentence says so, no table
-        out = [sentence(found), ""]
-        if configured_not_recorded:
-            out.append("Configured but not in this record: " + "; ".join(configured_not_recorded) + ".\n")
-        return "\n".join(out)
-    out = [sentence(found), "", r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
-           tabular(found), r"\end{center}", "", LEGEND.format(conf=macro("Confidence")), ""]
+def section(found: Sequence[Cell], configured_not_recorded: Sequence[str], compute: str = "",
+            unrecorded_experiments: Sequence[str] = ()) -> str:
+    """The summary's body: the sentence, the table, its legend, what the config runs that the
+    record lacks (methods, then whole experiments), and ``compute``
+    (``lio.report.paper.costs.compute_sentence``)."""
+    out = [sentence(found), ""]
+    if found:  # no published cell (an experiment of one's own): the sentence says so, no table
+        out += [r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
+                tabular(found), r"\end{center}", "", LEGEND.format(conf=macro("Confidence")), ""]
     if configured_not_recorded:
         out.append("Configured but not in this record: " + "; ".join(configured_not_recorded) + ".\n")
+    if unrecorded_experiments:
+        out.append("Configured experiments with no run in this record, so that nothing here answers for them: "
+                   + "; ".join(unrecorded_experiments) + ".\n")
+    if compute:
+        out.append(compute + "\n")
     return "\n".join(out)
 
 
@@ -156,3 +161,8 @@ def configured_not_recorded(config: dict[str, Any], table: pd.DataFrame, experim
             if method != "bfgs" and method not in present:
                 missing.append(f"{macro(experiment, 'Title')}{{}} / {method_label(method).lower()}")
     return missing
+
+
+def experiments_not_recorded(config: dict[str, Any], experiments: Sequence[str], reference: dict[str, Any]) -> list[str]:
+    """The config's experiments that the record has no runs of, by title."""
+    return [title(e, reference) for e in config.get("experiments", {}) if e not in experiments]

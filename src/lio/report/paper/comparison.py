@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from lio.problems.base import Problem
 from lio.report.figures import LOSS_FLOOR
 from lio.report.paper.tex import macro, method_label
 
@@ -64,7 +65,7 @@ def experiment_sections(
     ``captions``: per experiment, what its panels (a) and (b) show (``Problem.panel_captions``);
     ``loss_panels``: per experiment, what its panel (d) draws (``lio.report.figures.loss_panel_kind``).
     """
-    default = {"a": "an example problem", "b": "loss and gradient along one parameter"}
+    default = Problem.panel_captions
 
     def panel(experiment: str, name: str) -> str:
         return (captions or {}).get(experiment, default).get(name, default[name])

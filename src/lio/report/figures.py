@@ -343,7 +343,7 @@ def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
         _plain_log_ticks(ax.yaxis)
         ax.set_ylabel("refined $L$ per problem")
     ax.set_xlabel("number of problems $n$")
-    ax.set_title("(d) refined loss by n", fontsize="medium")
+    ax.set_title("(d) solved after refinement" if kind == "solved" else "(d) refined loss by n", fontsize="medium")
     _method_legend(ax)
     sns.despine(figure)
     _save(figure, png, pdf)

@@ -62,10 +62,11 @@ def _aggregate(losses):
 
 
 def _drawn(monkeypatch, draw, *args):
-    from lio.report import figures
+    from lio.report import figures, run_figures
 
     drawn = {}
-    monkeypatch.setattr(figures, "_save", lambda figure, png, pdf, rect=None: drawn.update(figure=figure))
+    for module in (figures, run_figures):
+        monkeypatch.setattr(module, "_save", lambda figure, png, pdf, rect=None: drawn.update(figure=figure))
     draw(*args, "x.png", "x.pdf")
     figure = drawn["figure"]
     figure.canvas.draw()
@@ -128,7 +129,7 @@ def test_wide_figures_print_at_the_text_width_with_readable_fonts(monkeypatch):
     text width, three panels to a row at most, fonts >= 7 pt."""
     import pandas as pd
 
-    from lio.report import figures
+    from lio.report import figures, run_figures
 
     rows = []
     for method in ("bfgs", "reparameterized", "supervised", "learned_gradient", "diffusion"):
@@ -139,6 +140,6 @@ def test_wide_figures_print_at_the_text_width_with_readable_fonts(monkeypatch):
             for q in ("loss", "psnr", "ssim", "relative_error"):
                 row |= {f"{q}_mean": 1.0 + index, f"{q}_low": 0.5 + index, f"{q}_high": 1.5 + index}
             rows.append(row)
-    figure = _drawn(monkeypatch, figures.observations, pd.DataFrame(rows))
+    figure = _drawn(monkeypatch, run_figures.observations, pd.DataFrame(rows))
     _check_readable(figure, figures.TEXT_WIDTH)
     assert max(len({round(ax.get_position().y0, 3) for ax in figure.axes}), 1) == 2  # 5 panels: two rows

@@ -188,13 +188,13 @@ def test_the_axis_figure_shows_the_error_to_the_truth_where_there_is_no_psnr(tmp
     without PSNR gets a third panel with it, on a log axis (a run far outside the box shows)."""
     import matplotlib.pyplot as plt
 
-    from lio.report import figures
+    from lio.report import run_figures
 
     created = []
     original = plt.subplots
     plt.subplots = lambda *a, **k: created.append(original(*a, **k)) or created[-1]
     try:
-        figures.observations(axis_table(), str(tmp_path / "f.png"), str(tmp_path / "f.pdf"))
+        run_figures.observations(axis_table(), str(tmp_path / "f.png"), str(tmp_path / "f.pdf"))
     finally:
         plt.subplots = original
     axes = [ax for ax in created[0][1].ravel() if ax.axison]

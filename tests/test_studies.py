@@ -161,7 +161,8 @@ def test_the_report_section_says_where_the_papers_value_is_within_reach():
     far = {"wavepacket": {"table2": {"reparameterized": {"better": 99.0}}}}
     assert findings({"width": frame}, far)[0]["reach"] == "no (80.0 at 5)"
     table = robustness_tabular([found], {"wavepacket": "Wave packet"})
-    assert "Wave packet & \\texttt{params.width} & Reparameterized & 40.0 & 20.0 (20) -- 80.0 (5) & 86.0 & yes: 5" in table
+    assert "\\multicolumn{6}{@{}l}{\\textit{Wave packet}}" in table  # the experiment heads its rows
+    assert "\\texttt{params.width} & Reparameterized & 40.0 & 20.0 (20) -- 80.0 (5) & 86.0 & yes: 5" in table
     section = sensitivity_section({"width": frame}, {"width": "results/studies/width/figure.pdf"},
                                   "results/paper", reference, {"wavepacket": "Wave packet"})
     assert "\\includegraphics[width=\\linewidth]{../studies/width/figure.pdf}" in section

@@ -6,7 +6,7 @@ from lio.run.jobenv import start
 with start(snakemake):  # noqa: F821 (snakemake is injected)
     import pandas as pd
 
-    from lio.report import figures
+    from lio.report import run_figures
 
     from lio.run import observations
 
@@ -17,5 +17,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
         snakemake.config, snakemake.wildcards.axis, aggregates,  # noqa: F821
         {"csv": out.csv, "markdown": out.markdown, "winners": out.winners, "aggregate": out.aggregate},
     )
-    figures.observations(pd.read_csv(out.csv, dtype={"amount": str}), out.png, out.pdf)
+    run_figures.observations(pd.read_csv(out.csv, dtype={"amount": str}), out.png, out.pdf)
     print(open(out.markdown).read())

@@ -1,4 +1,4 @@
-"""One sensitivity study's table (CSV, Markdown) and figure (lio.run.studies, lio.report.figures.study)."""
+"""One sensitivity study's table (CSV, Markdown) and figure (lio.run.studies, lio.report.run_figures.study)."""
 
 # lio is imported from this checkout: workflow/rules/common.smk puts its src/ on PYTHONPATH.
 from lio.run.jobenv import start
@@ -7,7 +7,7 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
     import pandas as pd
     import yaml
 
-    from lio.report import figures
+    from lio.report import run_figures
 
     from lio.run import studies
 
@@ -22,5 +22,5 @@ with start(snakemake):  # noqa: F821 (snakemake is injected)
     experiment = studies.studies_in(config)[name].experiment
     with open(snakemake.input.reference) as stream:  # noqa: F821
         reference = yaml.safe_load(stream)["experiments"].get(experiment, {}).get("table2")
-    figures.study(pd.read_csv(out.csv, dtype={"value": str}), reference, out.png, out.pdf)
+    run_figures.study(pd.read_csv(out.csv, dtype={"value": str}), reference, out.png, out.pdf)
     print(open(out.markdown).read())

@@ -296,10 +296,14 @@ def loss_panel_kind(aggregate: xr.Dataset) -> str:
     ``MIXED_SHARE`` of the refined losses are solved and as many are not, as on billiards and KS,
     whose medians jump between 1e-20 and 1e2; else "quartiles" of the loss."""
     losses = _refined_losses(aggregate, [str(m) for m in aggregate["solver"].values])
+    return _panel_kind(losses, solved_threshold(losses))
+
+
+def _panel_kind(losses: np.ndarray, threshold: float) -> str:
     finite = losses[np.isfinite(losses)]
     if finite.size == 0:
         return "quartiles"
-    solved = float(np.mean(finite <= solved_threshold(losses)))
+    solved = float(np.mean(finite <= threshold))
     return "solved" if MIXED_SHARE <= solved <= 1 - MIXED_SHARE else "quartiles"
 
 
@@ -314,7 +318,7 @@ def refined_loss_by_n(aggregate: xr.Dataset, png: str, pdf: str):
     methods = _reference_last(aggregate["solver"].values)
     losses = _refined_losses(aggregate, methods)  # method x n x seed x example
     threshold = solved_threshold(losses)
-    kind = loss_panel_kind(aggregate)
+    kind = _panel_kind(losses, threshold)
     offsets = 2.0 ** np.linspace(-0.12, 0.12, len(methods)) if len(methods) > 1 else [1.0]
     if kind == "solved":
         with np.errstate(invalid="ignore"):

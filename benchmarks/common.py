@@ -8,23 +8,8 @@ import time
 from pathlib import Path
 
 import jax
-import yaml
 
-
-def load_config(paths: list[str]) -> dict:
-    """config/config.yaml with each further file merged over it (as ``--configfile`` does)."""
-    config: dict = {}
-    for path in ["config/config.yaml", *paths]:
-        _merge(config, yaml.safe_load(Path(path).read_text()) or {})
-    return config
-
-
-def _merge(base: dict, update: dict) -> None:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
+from lio.run.config import load_config  # noqa: F401 (the benchmarks load configs as the workflow does)
 
 
 def median_time(function, repeats: int) -> float:

@@ -20,6 +20,7 @@ from lio.run.config import (
     schema_problems,
     workflow_problems,
 )
+from lio.report.redraw import figure_options as lio_figure_options
 from lio.run.jobenv import gpu_count, put_first_on_pythonpath
 
 put_first_on_pythonpath(CHECKOUT_SRC)
@@ -317,9 +318,7 @@ def run_paths_of(wildcards):
 
 
 def figure_options(wildcards):
-    block = BLOCKS[wildcards.problem]
-    defaults = {"example": 0, "curves_n": max(block["ns"]), "landscape_points": 1001, "landscape_parameter": 0}
-    return canonical({**defaults, **block.get("figures", {})})
+    return canonical(lio_figure_options(BLOCKS[wildcards.problem]))
 
 
 def seed_groups(seeds_of, runs_per_job):

@@ -9,13 +9,34 @@ studies of them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from lio.run import studies
 from lio.run.config_schema import guess, load_schema, schema_problems  # noqa: F401 (the schema half)
 from lio.methods import METHODS, make_method
 from lio.problems import PROBLEMS, make_problem
 from lio.problems.schema import parameter_errors
+
+
+def load_config(paths: list[str], base: str = "config/config.yaml") -> dict[str, Any]:
+    """``base`` with each file of ``paths`` merged over it in order, key by key (as snakemake's
+    ``--configfile`` does), then without the experiments a file sets to null."""
+    config: dict[str, Any] = {}
+    for path in [base, *paths]:
+        _merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    drop_null_experiments(config)
+    return config
+
+
+def _merge(base: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def restore_booleans(config: dict[str, Any]) -> None:
@@ -48,7 +69,8 @@ def drop_null_experiments(config: dict[str, Any]) -> list[str]:
         del experiments[name]
     if dropped and isinstance(config.get("studies"), list):
         config["studies"] = [
-            study for study in config["studies"]
+            study
+            for study in config["studies"]
             if not (isinstance(study, dict) and study.get("experiment") in dropped)
         ]
     return dropped
@@ -75,7 +97,9 @@ def restrict_methods(config: dict[str, Any]) -> list[str]:
     for block in (config.get("experiments") or {}).values():
         methods = block.get("methods")
         if isinstance(methods, dict):
-            block["methods"] = {name: options for name, options in methods.items() if name in keep}
+            block["methods"] = {
+                name: options for name, options in methods.items() if name in keep
+            }
         axis = block.get("observations")
         if isinstance(axis, dict) and "methods" in axis:
             axis["methods"] = [name for name in axis["methods"] if name in keep]
@@ -126,7 +150,9 @@ def problems_in(config: dict[str, Any]) -> list[str]:
             # Types and lengths first, one message per key; the ranges only once those fit.
             mismatches = parameter_errors(PROBLEMS[kind], params)
             errors += [
-                f"{where}.params.{key}: {message}" if key else f"{where}.params: {message}"
+                f"{where}.params.{key}: {message}"
+                if key
+                else f"{where}.params: {message}"
                 for key, message in mismatches
             ]
             if not mismatches:
@@ -187,14 +213,25 @@ def workflow_problems(config: dict[str, Any]) -> list[str]:
 
     found = problems_in(config)
     broken = {
-        name for name in config.get("experiments", {})
-        if any(m.startswith((f"experiments.{name}.", f"experiments.{name}:")) for m in found)
+        name
+        for name in config.get("experiments", {})
+        if any(
+            m.startswith((f"experiments.{name}.", f"experiments.{name}:"))
+            for m in found
+        )
     }
-    everywhere = any(m.startswith("bfgs:") for m in found)  # the global block: every block has it
-    found += calibration.problems_in(config) + studies.problems_in(config) + observations.problems_in(config)
+    everywhere = any(
+        m.startswith("bfgs:") for m in found
+    )  # the global block: every block has it
+    found += (
+        calibration.problems_in(config)
+        + studies.problems_in(config)
+        + observations.problems_in(config)
+    )
     if not everywhere:
         sound = {
-            name: block for name, block in studies.experiments(config).items()
+            name: block
+            for name, block in studies.experiments(config).items()
             if block["study"]["base"] not in broken
         }
         found += [

@@ -39,6 +39,7 @@ import yaml
 from common import load_config, write
 
 from lio.run import observations
+from lio.run.cost import configured_fingerprint, interpolate
 from lio.run.config import restrict_methods
 from lio.analysis.provenance import device, provenance
 
@@ -78,6 +79,7 @@ def measured_job(config: dict, experiment: str, method: str, n: int, steps: int,
         attrs = dict(run.attrs)
     unrefined, refine = attrs["wall_time_unrefined_s"], attrs["wall_time_refine_s"]
     row = {"experiment": experiment, "method": method, "n": n, "measured_job_s": seconds,
+           "fingerprint": configured_fingerprint(config, experiment, method),
            "unrefined_s": unrefined, "refine_s": refine if method != "bfgs" else 0.0}
     if method == "bfgs":
         row["estimated_job_s"] = seconds
@@ -98,24 +100,6 @@ def shortened(config: dict, steps: int) -> dict:
                 options["training"]["steps"] = min(steps, options["training"]["steps"])
                 options["training"]["log_every"] = 0
     return config
-
-
-def interpolate(measured: dict[int, float], n: int) -> float:
-    """Job seconds at n from those measured: piecewise linear in n between measured n, and
-    beyond them along the line through the two nearest (never below the nearest measured);
-    with a single measured n, proportional to n above it (CPU work grows ~ n)."""
-    points = sorted(measured.items())
-    if n in measured:
-        return measured[n]
-    if len(points) == 1:
-        (m, seconds), = points
-        return seconds * max(n / m, 1.0)
-    if n < points[0][0]:
-        return points[0][1]
-    pairs = list(zip(points, points[1:]))
-    (m1, s1), (m2, s2) = next((a, b) for a, b in pairs if a[0] < n < b[0]) if n < points[-1][0] else pairs[-1]
-    slope = max((s2 - s1) / (m2 - m1), 0.0)
-    return max(s1 + slope * (n - m1), s1 if n < m2 else s2)
 
 
 def extrapolate(rows: list[dict], config: dict, cores: int) -> dict:

@@ -29,6 +29,7 @@ GENERATORS = {
     "published": record.published,
     "json-table": tables.json_table,
     "settings": tables.settings,
+    "cost-estimate": tables.cost_estimate,
     "minimize-output": example.minimize_output,
     "minimize-defaults": example.minimize_defaults,
 }

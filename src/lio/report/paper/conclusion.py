@@ -20,15 +20,60 @@ def _titles(experiments: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _percent(row: Any) -> str:
+    return f"{100 * row.better:.1f}\\,\\% [{100 * row.better_low:.1f}, {100 * row.better_high:.1f}]"
+
+
+def controls(table: Any, experiments: Sequence[str], starts: dict[str, int]) -> str:
+    """What the random-start controls show (LaTeX), per experiment that has them: the
+    reparameterized method's refined better-than-BFGS fraction beside the best of k random
+    starts' (k starts cost as much as its solve), and whether the two intervals overlap."""
+    refined = table[table["stage"] == "refined"].set_index(["experiment", "method"])
+    parts = []
+    for experiment in experiments:
+        if (experiment, "reparameterized") not in refined.index or (
+            experiment,
+            "best_of_random_starts",
+        ) not in refined.index:
+            continue
+        learned = refined.loc[(experiment, "reparameterized")]
+        control = refined.loc[(experiment, "best_of_random_starts")]
+        if learned.better_low > control.better_high:
+            verdict = "the network beats the control"
+        elif learned.better_high < control.better_low:
+            verdict = "the control beats the network"
+        else:
+            verdict = "the intervals overlap: the network buys no more than the same compute spent on random starts"
+        parts.append(
+            f"on {macro(experiment, 'Title')}{{}} the reparameterized method is better on {_percent(learned)}, "
+            f"the best of {starts.get(experiment, '?')} random starts on {_percent(control)} ({verdict})"
+        )
+    if not parts:
+        return ""
+    return (
+        "The random-start controls (Table~\\ref{tab:refined}) say how much of `better than BFGS' any "
+        "other start buys at the reparameterized solve's compute: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def conclusion(
-    found: Sequence[Cell], basins: dict[str, dict[str, Any]], degenerate: dict[str, tuple[int, int]],
+    found: Sequence[Cell],
+    basins: dict[str, dict[str, Any]],
+    degenerate: dict[str, tuple[int, int]],
     missing: Sequence[str],
+    control_paragraph: str = "",
 ) -> str:
     """The conclusion's paragraphs (LaTeX)."""
     paragraphs = [sentence(found)]
     method = "reparameterized"
     own = [c for c in found if c.method == method]
-    capped = [c for c in own if c.stuck is not None and c.verdict == BELOW and c.stuck < c.paper]
+    capped = [
+        c
+        for c in own
+        if c.stuck is not None and c.verdict == BELOW and c.stuck < c.paper
+    ]
     if capped:
         shares = ", ".join(f"{100 * c.stuck:.0f}\\,\\%" for c in capped)
         paragraphs.append(
@@ -42,7 +87,11 @@ def conclusion(
             "fractions require; the record cannot tell whether the paper's simulators or BFGS "
             "differ from ours in a way that makes its problems harder."
         )
-    roomy = [c for c in own if c.stuck is not None and c.verdict == BELOW and c.stuck >= c.paper]
+    roomy = [
+        c
+        for c in own
+        if c.stuck is not None and c.verdict == BELOW and c.stuck >= c.paper
+    ]
     if roomy:
         paragraphs.append(
             f"On {_titles([c.experiment for c in roomy])} BFGS is stuck often enough for the paper's "
@@ -50,18 +99,26 @@ def conclusion(
             "reached, and the health table (Table~\\ref{tab:health}) shows how many of those runs "
             "were degenerate."
         )
+    if control_paragraph:
+        paragraphs.append(control_paragraph)
     reproduced = [c for c in found if c.verdict == REPRODUCED]
     if reproduced:
         paragraphs.append(
             "Reproduced within the interval: "
-            + "; ".join(f"{macro(c.experiment, 'Title')}{{}} / {method_label(c.method).lower()}" for c in reproduced)
+            + "; ".join(
+                f"{macro(c.experiment, 'Title')}{{}} / {method_label(c.method).lower()}"
+                for c in reproduced
+            )
             + "."
         )
     flagged = {e: counts for e, counts in degenerate.items() if counts[0]}
     if flagged:
         paragraphs.append(
             "Runs of the learned methods flagged degenerate are tabulated, not dropped: "
-            + "; ".join(f"{k} of {total} on {macro(e, 'Title')}{{}}" for e, (k, total) in flagged.items())
+            + "; ".join(
+                f"{k} of {total} on {macro(e, 'Title')}{{}}"
+                for e, (k, total) in flagged.items()
+            )
             + " (estimates pinned at the box edge or collapsed; Section~\\ref{sec:health})."
         )
     if missing:

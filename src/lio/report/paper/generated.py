@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from lio.run import calibration
+from lio.run import calibration, spec
 from lio.report.paper.comparison import comparison_tabular, experiment_sections, summary
 from lio.report.paper.costs import compute_sentence, cost_table, cost_tabular
 from lio.report.paper.deviations import basins_tabular, deviations_tabular
@@ -21,7 +21,7 @@ from lio.report.paper.reference import load_reference
 from lio.report.paper.tex import macro, newcommands
 from lio.report.paper.tuning import calibration_tabular, guidance_tabular
 from lio.report.paper import bounds, verdict
-from lio.report.paper.conclusion import conclusion
+from lio.report.paper.conclusion import conclusion, controls
 from lio.report.paper import origins
 from lio.core.atomic import write_atomically
 
@@ -88,6 +88,10 @@ def write_generated(
              for e in experiments
              for own in [table[(table["experiment"] == e) & (table["stage"] == "unrefined")]]},
             missing_methods,
+            controls(table, experiments, {
+                e: int((spec.block(config, e)["methods"].get("best_of_random_starts") or {}).get("starts", 0))
+                for e in experiments if e in config.get("experiments", {})
+            }),
         ),
         "table2_refined": comparison_tabular(table, "refined", experiments, reference),
         "table2_unrefined": comparison_tabular(table, "unrefined", experiments, None),

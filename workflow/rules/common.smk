@@ -15,6 +15,7 @@ sys.path.insert(0, CHECKOUT_SRC)
 from lio.run import calibration, observations, studies
 from lio.run.config import (
     drop_null_experiments,
+    load_schema,
     restore_booleans,
     restrict_methods,
     schema_problems,
@@ -32,10 +33,12 @@ INVALID = "config is invalid; nothing was run:"
 _dropped = drop_null_experiments(config)
 if _dropped and workflow.is_main_process:
     logger.info(f"lio: experiments {_dropped} are null in a config file: they and their studies do not run.")
-restore_booleans(config)  # profiles/slurm sets compute.gpu through --config, as a string
+# `--config publish=true` and profiles/slurm's compute.gpu arrive as strings: booleans again.
+_SCHEMA = Path(workflow.current_basedir) / "../schemas/config.schema.yaml"
+restore_booleans(config, load_schema(_SCHEMA))
 # One line per schema mistake (key path, expected, got, what to do) instead of jsonschema's
 # dump of the schema; then Snakemake's validate, which also fills in the schema's defaults.
-_problems = schema_problems(config, Path(workflow.current_basedir) / "../schemas/config.schema.yaml")
+_problems = schema_problems(config, _SCHEMA)
 if _problems:
     raise WorkflowError("\n  - ".join([INVALID, *_problems]))
 validate(config, "../schemas/config.schema.yaml")

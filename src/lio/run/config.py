@@ -39,18 +39,37 @@ def _merge(base: dict, update: dict) -> None:
             base[key] = value
 
 
-def restore_booleans(config: dict[str, Any]) -> None:
-    """Turn the string forms of ``compute.gpu``'s booleans back into booleans, in place.
+def restore_booleans(
+    config: dict[str, Any], schema: dict[str, Any] | None = None
+) -> None:
+    """Turn the string forms of booleans back into booleans, in place: every key the schema
+    types ``boolean`` (without a schema, ``compute.gpu``).
 
-    Snakemake reads nested ``--config`` values, and a profile's ``config:`` block, with YAML's
-    string-only loader: ``compute={gpu: true}`` arrives as ``{"gpu": "true"}``, a profile's
-    ``compute: {gpu: true}`` as ``{"gpu": "True"}``. Call before validating against the schema.
+    Snakemake reads ``--config`` values, and a profile's ``config:`` block, with YAML's
+    string-only loader: ``--config publish=true`` arrives as ``{"publish": "true"}``,
+    ``compute={gpu: true}`` as ``{"gpu": "true"}``, a profile's ``compute: {gpu: true}`` as
+    ``{"gpu": "True"}``. Call before validating against the schema.
     """
-    compute = config.get("compute")
-    if isinstance(compute, dict) and isinstance(compute.get("gpu"), str):
-        spelled = compute["gpu"].lower()
-        if spelled in ("true", "false"):
-            compute["gpu"] = spelled == "true"
+    if schema is None:
+        schema = {
+            "properties": {"compute": {"properties": {"gpu": {"type": "boolean"}}}}
+        }
+    _restore(config, schema)
+
+
+def _restore(config: Any, schema: dict[str, Any]) -> None:
+    if not isinstance(config, dict):
+        return
+    for key, rule in (schema.get("properties") or {}).items():
+        value = config.get(key)
+        if (
+            rule.get("type") == "boolean"
+            and isinstance(value, str)
+            and value.lower() in ("true", "false")
+        ):
+            config[key] = value.lower() == "true"
+        elif isinstance(value, dict):
+            _restore(value, rule)
 
 
 def drop_null_experiments(config: dict[str, Any]) -> list[str]:

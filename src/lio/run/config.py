@@ -43,7 +43,7 @@ def restore_booleans(
     config: dict[str, Any], schema: dict[str, Any] | None = None
 ) -> None:
     """Turn the string forms of booleans back into booleans, in place: every key the schema
-    types ``boolean`` (without a schema, ``compute.gpu``).
+    types ``boolean`` or lets be ``true`` (without a schema, ``compute.gpu``).
 
     Snakemake reads ``--config`` values, and a profile's ``config:`` block, with YAML's
     string-only loader: ``--config publish=true`` arrives as ``{"publish": "true"}``,
@@ -62,11 +62,8 @@ def _restore(config: Any, schema: dict[str, Any]) -> None:
         return
     for key, rule in (schema.get("properties") or {}).items():
         value = config.get(key)
-        if (
-            rule.get("type") == "boolean"
-            and isinstance(value, str)
-            and value.lower() in ("true", "false")
-        ):
+        boolean = rule.get("type") == "boolean" or True in (rule.get("enum") or [])
+        if boolean and isinstance(value, str) and value.lower() in ("true", "false"):
             config[key] = value.lower() == "true"
         elif isinstance(value, dict):
             _restore(value, rule)

@@ -129,3 +129,29 @@ def test_a_missing_config_file_is_one_line():
     with pytest.raises(SystemExit) as stop:
         cost.main(["--configfile", "config/no_such.yaml"])
     assert "does not exist" in str(stop.value) and "\n" not in str(stop.value)
+
+
+def test_the_estimate_ranks_where_the_time_goes(config):
+    jobs = [
+        cost.Job(
+            "solve", {"problem": "billiards", "method": "bfgs", "n": "256", "seed": "0"}
+        ),
+        cost.Job(
+            "solve",
+            {
+                "problem": "studies/billiards_ball_jitter/v1",
+                "method": "bfgs",
+                "n": "16",
+                "seed": "0",
+            },
+        ),
+        cost.Job("calibrate", {"problem": "billiards", "method": "reparameterized"}),
+    ]
+    assert [cost.part_of(job) for job in jobs] == ["runs", "studies", "calibration"]
+    ranked = cost.estimate(config, jobs, root=ROOT)["where_the_time_goes"]
+    assert set(ranked) == {
+        "billiards runs",
+        "billiards studies",
+        "billiards calibration",
+    }
+    assert list(ranked.values()) == sorted(ranked.values(), reverse=True)

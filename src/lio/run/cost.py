@@ -168,9 +168,9 @@ def measurements(
         for row in pd.read_csv(record).itertuples():
             key = (row.experiment, row.method)
             if key in wanted and recorded.get(key) == {wanted[key]}:
-                found["the record"].setdefault(key, {}).setdefault(int(row.n), []).append(
-                    row.job_s
-                )
+                found["the record"].setdefault(key, {}).setdefault(
+                    int(row.n), []
+                ).append(row.job_s)
     for path in sorted(
         glob.glob(str(root / "benchmarks/results/sweep_estimate-*.json"))
     ):
@@ -233,6 +233,19 @@ def runs_in(job: Job) -> int:
     return len(match.group(1).split("_")) if match else 1
 
 
+PARTS = ("runs", "studies", "observation axis", "calibration")
+
+
+def part_of(job: Job) -> str:
+    """Which part of the sweep a solve or calibration job belongs to (one of ``PARTS``)."""
+    problem = job.wildcards["problem"]
+    if job.rule == "calibrate":
+        return "calibration"
+    if problem.startswith("studies/"):
+        return "studies"
+    return "observation axis" if "/amount" in problem else "runs"
+
+
 def estimate(
     config: dict[str, Any], jobs: list[Job], root: Path = Path("."), cores: int = 2
 ) -> dict[str, Any]:
@@ -248,9 +261,10 @@ def estimate(
         method = job.wildcards["method"]
         cell = cells.setdefault(
             (experiment, method),
-            {"jobs": 0, "seconds": 0.0, "priced": 0, "source": None},
+            {"jobs": 0, "seconds": 0.0, "priced": 0, "source": None, "parts": {}},
         )
         cell["jobs"] += 1
+        part = part_of(job)
         if (experiment, method) not in measured:
             continue
         source, by_n = measured[(experiment, method)]
@@ -262,15 +276,22 @@ def estimate(
         else:
             seconds = interpolate(by_n, int(job.wildcards["n"])) * runs_in(job)
         cell["seconds"] += seconds
+        cell["parts"][part] = cell["parts"].get(part, 0.0) + seconds
         cell["priced"] += 1
         cell["source"] = source
     rows = [
         {"experiment": e, "method": m, **cell} for (e, m), cell in sorted(cells.items())
     ]
     total = sum(row["seconds"] for row in rows)
+    ranked: dict[str, float] = {}
+    for row in rows:
+        for part, seconds in row["parts"].items():
+            label = f"{row['experiment']} {part}"
+            ranked[label] = ranked.get(label, 0.0) + seconds
     return {
         "cores": cores,
         "rows": rows,
+        "where_the_time_goes": dict(sorted(ranked.items(), key=lambda item: -item[1])),
         "counted_not_priced": counted,
         "unpriced_jobs": sum(row["jobs"] - row["priced"] for row in rows),
         "job_hours": total / 3600,
@@ -360,6 +381,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(markdown(result))
     print(summary(result))
+    print(
+        "where the time goes: "
+        + "; ".join(
+            f"{label} {hours(seconds)}"
+            for label, seconds in list(result["where_the_time_goes"].items())[:8]
+        )
+    )
     stem = "-".join(Path(path).stem for path in args.configfile)
     out = Path(
         args.out

@@ -175,4 +175,11 @@ def cost_estimate(root: Path, path: str) -> str:
     configs = (
         ", ".join(f"`{c}`" for c in result["configfiles"]) or "`config/config.yaml`"
     )
-    return f"{cost.markdown(result)}\n\n{cost.summary(result)} ({configs}, `python -m lio.run.cost`, `{path}`)"
+    ranked = "; ".join(
+        f"{label} {cost.hours(seconds)}"
+        for label, seconds in list(result.get("where_the_time_goes", {}).items())[:6]
+    )
+    return (
+        f"{cost.markdown(result)}\n\n{cost.summary(result)} ({configs}, `python -m lio.run.cost`, `{path}`)"
+        + (f"\n\nWhere the time goes: {ranked}." if ranked else "")
+    )

@@ -23,6 +23,12 @@ include: "workflow/rules/studies.smk"
 include: "workflow/rules/observations.smk"
 
 
+onstart:
+    from lio.run.cost import startup_line
+
+    logger.info(startup_line([str(path) for path in workflow.overwrite_configfiles]))
+
+
 rule all:
     input:
         all_targets(),

@@ -155,3 +155,29 @@ def test_the_estimate_ranks_where_the_time_goes(config):
         "billiards calibration",
     }
     assert list(ranked.values()) == sorted(ranked.values(), reverse=True)
+
+
+def test_a_run_under_way_gets_its_time_left_and_a_start_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    progress = tmp_path / "progress.md"
+    cost.main(
+        [
+            "--configfile",
+            "tests/data/tiny.yaml",
+            "--left",
+            "--cores",
+            "2",
+            "--out",
+            str(progress),
+        ]
+    )
+    text = progress.read_text()
+    assert (
+        text.startswith("# Time left") and "| experiment |" in text and "All:" in text
+    )
+    assert "--configfile tests/data/tiny.yaml" in cost.startup_line(
+        ["tests/data/tiny.yaml"]
+    )
+    assert "prices this run at" in cost.startup_line(
+        []
+    )  # the committed estimate of the default run

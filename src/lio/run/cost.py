@@ -26,6 +26,9 @@ Job times add up to the wall time when jobs run one at a time, as the record was
 cores jobs run side by side, but two JAX jobs on two cores each run slower than alone, so the
 printed wall time on ``--cores`` cores (sum / cores) is a lower bound.
 
+With ``--left`` it prices only the jobs a run under way has still to do (Snakemake's plan without
+``--forceall``) and writes ``results/progress.md``: the time left per experiment.
+
 Prints a table (hours per experiment and method) and writes it with every priced job as JSON
 (default ``benchmarks/results/cost_estimate-<device>[-<configfile stem>].json``), which
 ``python -m lio.report.docs`` puts in the README.
@@ -40,6 +43,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,9 +64,14 @@ class Job:
     wildcards: dict[str, str] = field(default_factory=dict)
 
 
-def planned_jobs(configfiles: list[str], workdir: str = ".") -> list[Job]:
-    """Every job ``snakemake -n --cores all`` plans for ``configfiles`` in ``workdir``."""
-    command = [sys.executable, "-m", "snakemake", "-n", "--cores", "all", "--forceall"]
+def planned_jobs(
+    configfiles: list[str], workdir: str = ".", everything: bool = True
+) -> list[Job]:
+    """Every job ``snakemake -n --cores all`` plans for ``configfiles`` in ``workdir``: the whole
+    run (``--forceall``), or with ``everything`` false only the jobs still to do."""
+    command = [sys.executable, "-m", "snakemake", "-n", "--cores", "all"] + (
+        ["--forceall"] if everything else []
+    )
     if configfiles:
         command += ["--configfile", *configfiles]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
@@ -356,6 +365,25 @@ def summary(result: dict[str, Any]) -> str:
     )
 
 
+def startup_line(configfiles: list[str], root: Path = Path(".")) -> str:
+    """What a run logs at its start: the whole default run's estimate where the config is the
+    default and an estimate was written, else how to get one; and how to see the time left."""
+    written = sorted((root / "benchmarks/results").glob("cost_estimate-*.json"))
+    default = [p for p in written if p.stem.count("-") == 1]
+    if not configfiles and default:
+        result = json.loads(default[0].read_text())
+        known = f"the cost model prices this run at {hours(result['job_hours'] * 3600)} of job time"
+        if result["unpriced_jobs"]:
+            known += f" plus {result['unpriced_jobs']} jobs not yet measured"
+        first = f"lio: {known} ({default[0].relative_to(root)}; `python -m lio.run.cost` prices it again)"
+    else:
+        first = f"lio: `python -m lio.run.cost{' --configfile ' + ' '.join(configfiles) if configfiles else ''}` prices this run before it starts"
+    return (
+        first
+        + "; `python -m lio.run.cost --left` writes the time left to results/progress.md"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m lio.run.cost", description=__doc__.split("\n\n")[0]
@@ -363,6 +391,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--configfile", nargs="*", default=[])
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=None)
+    parser.add_argument(
+        "--left",
+        action="store_true",
+        help="price only the jobs still to do (a run under way: its finished jobs are skipped) "
+        "and write results/progress.md",
+    )
     args = parser.parse_args(argv)
     missing = [path for path in args.configfile if not Path(path).exists()]
     if missing:
@@ -371,7 +405,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     config = load_config(args.configfile)
     print("cost: planning the run with snakemake -n ...", flush=True)
-    result = estimate(config, planned_jobs(args.configfile), cores=args.cores)
+    result = estimate(
+        config,
+        planned_jobs(args.configfile, everything=not args.left),
+        cores=args.cores,
+    )
     from lio.analysis.provenance import device, provenance
 
     result.update(
@@ -388,6 +426,15 @@ def main(argv: list[str] | None = None) -> None:
             for label, seconds in list(result["where_the_time_goes"].items())[:8]
         )
     )
+    if args.left:
+        out = Path(args.out or "results/progress.md")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            f"# Time left\n\nThe jobs this run has still to do, priced by `python -m lio.run.cost --left` at "
+            f"{time.strftime('%Y-%m-%d %H:%M')}:\n\n{markdown(result)}\n\n{summary(result)}\n"
+        )
+        print(f"cost: wrote {out}")
+        return
     stem = "-".join(Path(path).stem for path in args.configfile)
     out = Path(
         args.out

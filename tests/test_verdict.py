@@ -181,3 +181,60 @@ def test_the_conclusion_says_what_the_random_start_controls_show():
     )
     assert "intervals overlap" in parts[1] and "control beats the network" in parts[2]
     assert controls(table[table["method"] != "best_of_random_starts"], ["a"], {}) == ""
+
+
+def test_each_stated_behaviour_gets_a_verdict_by_the_reading_printed_beside_it():
+    import numpy as np
+    import pandas as pd
+
+    from lio.report.paper import observations as o
+
+    assert [o._at_least(v, 0.25, 0.1) for v in (0.3, 0.2, 0.05, np.nan)] == [
+        o.HOLDS,
+        o.PARTLY,
+        o.FAILS,
+        "",
+    ]
+    assert [o._near(v, 0.6, 0.1, 0.2) for v in (0.66, 0.45, 0.9)] == [
+        o.HOLDS,
+        o.PARTLY,
+        o.FAILS,
+    ]
+    assert o._quartiles_in(np.arange(14, 20), 12, 22) == o.HOLDS
+    assert o._quartiles_in(np.arange(10, 40), 12, 22) == o.PARTLY
+    assert o._quartiles_in(np.arange(30, 40), 12, 22) == o.FAILS
+    frame = pd.DataFrame(
+        [
+            {
+                "experiment": "a",
+                "paper": "p1",
+                "measured": "m1",
+                "ours": "1",
+                "holds_when": "x",
+                "verdict": o.HOLDS,
+            },
+            {
+                "experiment": "a",
+                "paper": "p2",
+                "measured": "m2",
+                "ours": "2",
+                "holds_when": "x",
+                "verdict": o.FAILS,
+            },
+            {
+                "experiment": "b",
+                "paper": "p3",
+                "measured": "m3",
+                "ours": "3",
+                "holds_when": "not judged",
+                "verdict": "",
+            },
+        ]
+    )
+    text = o.claims_paragraph(frame, {"a": "A"})
+    assert (
+        "of 2, 1 hold, 0 hold in part and 1 do not" in text
+        and "``p2'' (ours, m2: 2)" in text
+    )
+    assert "p3" not in text and "\\pageref{tab:observations}" in text
+    assert "not judged" in o.observations_tabular(frame, {"a": "A"})

@@ -86,24 +86,63 @@ def _percent(value: float) -> str:
 
 
 Check = Callable[[Problem, xr.Dataset], str]
+Judge = Callable[[Problem, xr.Dataset], str]
 
-# problem registry name -> [(the paper's statement, what we measure, how)]
-STATEMENTS: dict[str, list[tuple[str, str, Check]]] = {
+HOLDS, PARTLY, FAILS = "holds", "partly", "does not hold"
+
+
+def _at_least(value: float, holds: float, partly: float) -> str:
+    """The verdict on a share the paper calls large: at least ``holds``, at least ``partly``."""
+    if not np.isfinite(value):
+        return ""
+    return HOLDS if value >= holds else PARTLY if value >= partly else FAILS
+
+
+def _near(value: float, target: float, holds: float, partly: float) -> str:
+    """The verdict on "about ``target``": within ``holds``, within ``partly`` of it."""
+    if not np.isfinite(value):
+        return ""
+    gap = abs(value - target)
+    return HOLDS if gap <= holds else PARTLY if gap <= partly else FAILS
+
+
+def _both(first: bool, second: bool) -> str:
+    """The verdict on a statement of two parts: both, one, or neither hold."""
+    return HOLDS if first and second else PARTLY if first or second else FAILS
+
+
+def _quartiles_in(values: np.ndarray, low: float, high: float) -> str:
+    """The verdict on "``low`` to ``high``": both quartiles inside, an overlap, or none."""
+    q1, q3 = np.nanpercentile(values, [25, 75])
+    return HOLDS if low <= q1 and q3 <= high else PARTLY if q1 <= high and q3 >= low else FAILS
+
+
+# problem registry name -> [(the paper's statement, what we measure, how, when it holds, the verdict)].
+# "When it holds" is our reading of the paper's words, printed beside each verdict: "many" is at
+# least a quarter, "almost all" at least 90 %, "about p" within 10 points, "around k" within a
+# factor of two; the partial verdict is the next band out.
+STATEMENTS: dict[str, list[tuple[str, str, Check, str, Judge]]] = {
     "wavepacket": [
         (
             "BFGS moves a considerable distance in the first iteration and then quickly halts",
             "BFGS: median distance moved (box widths); median iterations",
             lambda p, a: f"{_bfgs_moves(p, a)[0]:.3f}; {np.nanmedian(_iterations(a, 'bfgs')):.0f}",
+            "moves $\\geq 0.1$; halts within 20",
+            lambda p, a: _both(_bfgs_moves(p, a)[0] >= 0.1, np.nanmedian(_iterations(a, "bfgs")) <= 20),
         ),
         (
             "many solutions lie further from the actual optimum than the initial guess",
             "BFGS: share ending further from the truth than its start",
             lambda p, a: _percent(_bfgs_moves(p, a)[1]),
+            "$\\geq 25\\,\\%$",
+            lambda p, a: _at_least(_bfgs_moves(p, a)[1], 0.25, 0.1),
         ),
         (
             "the estimate of $t_0$ [...] settling after around 500 iterations",
             "reparameterized: median iteration after which L/n stays within 1\\,\\%",
             lambda p, a: f"{_settling_iteration(a, 'reparameterized'):.0f}",
+            "250--1000",
+            lambda p, a: _near(np.log2(_settling_iteration(a, "reparameterized") / 500), 0.0, 1.0, 2.0),
         ),
     ],
     "billiards": [
@@ -111,11 +150,15 @@ STATEMENTS: dict[str, list[tuple[str, str, Check]]] = {
             "almost all problems converging to the solution for $n \\geq 64$",
             "reparameterized, refined, $n \\geq 64$: share in the truth's basin",
             lambda p, a: _percent(_basin_share(p, a, "reparameterized", min_n=64)),
+            "$\\geq 90\\,\\%$",
+            lambda p, a: _at_least(_basin_share(p, a, "reparameterized", min_n=64), 0.9, 0.75),
         ),
         (
             "BFGS only converges for those examples where the cue ball already hits [...]",
             "BFGS: share in the truth's basin",
             lambda p, a: _percent(_basin_share(p, a, "bfgs")),
+            "not judged: we do not measure which starts hit",
+            lambda p, a: "",
         ),
     ],
     "kuramoto_sivashinsky": [
@@ -123,16 +166,22 @@ STATEMENTS: dict[str, list[tuple[str, str, Check]]] = {
             "BFGS manages to find the correct solution in about 60\\,\\% of cases",
             "BFGS: share in the truth's basin",
             lambda p, a: _percent(_basin_share(p, a, "bfgs")),
+            "50--70\\,\\%",
+            lambda p, a: _near(_basin_share(p, a, "bfgs"), 0.6, 0.1, 0.2),
         ),
         (
             "the 12 to 22 [iterations] that BFGS requires",
             "BFGS: iterations, quartiles",
             lambda p, a: "{:.0f}--{:.0f}".format(*np.nanpercentile(_iterations(a, "bfgs"), [25, 75])),
+            "both quartiles in 12--22",
+            lambda p, a: _quartiles_in(_iterations(a, "bfgs"), 12, 22),
         ),
         (
             "finds the correct solutions in over 80\\,\\% of cases",
             "reparameterized, refined: share in the truth's basin",
             lambda p, a: _percent(_basin_share(p, a, "reparameterized")),
+            "$\\geq 80\\,\\%$",
+            lambda p, a: _at_least(_basin_share(p, a, "reparameterized"), 0.8, 0.7),
         ),
     ],
     "navier_stokes": [
@@ -142,11 +191,15 @@ STATEMENTS: dict[str, list[tuple[str, str, Check]]] = {
             lambda p, a: "{:.0f}, {:.0f}".format(
                 np.nanmedian(_iterations(a, "bfgs")), np.nanmax(_iterations(a, "bfgs"))
             ),
+            "median $\\leq 10$; largest $\\leq 40$",
+            lambda p, a: _both(np.nanmedian(_iterations(a, "bfgs")) <= 10, np.nanmax(_iterations(a, "bfgs")) <= 40),
         ),
         (
             "many examples get stuck in local optima",
             "BFGS: share ending above the truth's own loss (an optimum worse than the truth)",
             lambda p, a: _percent(_above_truth(a, "bfgs")),
+            "$\\geq 25\\,\\%$",
+            lambda p, a: _at_least(_above_truth(a, "bfgs"), 0.25, 0.1),
         ),
     ],
 }
@@ -173,12 +226,13 @@ def observations(
     ``basins``: experiment -> its basins record, for the statements about BFGS getting stuck."""
     rows = []
     for experiment, aggregate in aggregates.items():
-        for quote, measured, check in STATEMENTS.get(kinds[experiment], []):
+        for quote, measured, check, criterion, judge in STATEMENTS.get(kinds[experiment], []):
             try:
-                ours = check(problems[experiment], aggregate)
+                ours, verdict = check(problems[experiment], aggregate), judge(problems[experiment], aggregate)
             except (KeyError, ValueError):  # a method absent from this sweep
-                ours = "--"
-            rows.append({"experiment": experiment, "paper": quote, "measured": measured, "ours": ours})
+                ours, verdict = "--", ""
+            rows.append({"experiment": experiment, "paper": quote, "measured": measured, "ours": ours,
+                         "holds_when": criterion, "verdict": verdict})
         record = (basins or {}).get(experiment)
         if record is not None and kinds[experiment] in STUCK_STATEMENTS:
             rows.append({
@@ -186,17 +240,21 @@ def observations(
                 "paper": STUCK_STATEMENTS[kinds[experiment]],
                 "measured": STUCK_MEASURED.format(starts=record["starts"]),
                 "ours": _percent(record["stuck"]),
+                "holds_when": "$\\geq 25\\,\\%$",
+                "verdict": _at_least(record["stuck"], 0.25, 0.1),
             })
-    return pd.DataFrame(rows, columns=["experiment", "paper", "measured", "ours"])
+    return pd.DataFrame(rows, columns=["experiment", "paper", "measured", "ours", "holds_when", "verdict"])
 
 
 def observations_tabular(frame: pd.DataFrame, titles: dict[str, str]) -> str:
     if frame.empty:
         return "No experiment of this run has statements to check.\n"
     lines = [
-        r"\begin{tabular}{lp{0.42\linewidth}p{0.3\linewidth}r}",
+        r"\begin{tabular}{>{\raggedright\arraybackslash}p{0.13\linewidth}"
+        r">{\raggedright\arraybackslash}p{0.27\linewidth}>{\raggedright\arraybackslash}p{0.25\linewidth}"
+        r"r>{\raggedright\arraybackslash}p{0.15\linewidth}}",
         r"\toprule",
-        r"experiment & the paper says & we measure & ours \\",
+        r"experiment & the paper says & we measure & ours & verdict (holds when) \\",
         r"\midrule",
     ]
     previous = None
@@ -205,7 +263,8 @@ def observations_tabular(frame: pd.DataFrame, titles: dict[str, str]) -> str:
         if previous is not None and row.experiment != previous:
             lines.append(r"\addlinespace")
         previous = row.experiment
-        lines.append(f"{name} & ``{row.paper}'' & {row.measured} & {row.ours} \\\\")
+        verdict = f"{row.verdict or 'not judged'} ({row.holds_when})" if not row.holds_when.startswith("not judged") else row.holds_when
+        lines.append(f"{name} & ``{row.paper}'' & {row.measured} & {row.ours} & {verdict} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 
@@ -213,3 +272,24 @@ def observations_tabular(frame: pd.DataFrame, titles: dict[str, str]) -> str:
 def summary_config(config: dict[str, Any]) -> dict[str, str]:
     """Experiment -> its problem's registry name."""
     return {e: block["problem"] for e, block in config["experiments"].items()}
+
+
+def claims_paragraph(frame: pd.DataFrame, titles: dict[str, str]) -> str:
+    """Page one's account of the paper's stated behaviours (LaTeX): how many hold, partly hold
+    or do not, by our reading printed in Table ``tab:observations``, and which fail, with ours."""
+    judged = frame[frame["verdict"].astype(bool)] if not frame.empty else frame
+    if judged.empty:
+        return ""
+    counts = {v: int((judged["verdict"] == v).sum()) for v in (HOLDS, PARTLY, FAILS)}
+    text = (
+        f"The paper's stated behaviours (Section~\\ref{{sec:observations}}, Table~\\ref{{tab:observations}}, "
+        f"p.~\\pageref{{tab:observations}}), each judged by the reading printed beside it: of {len(judged)}, "
+        f"{counts[HOLDS]} hold, {counts[PARTLY]} hold in part and {counts[FAILS]} do not"
+    )
+    failing = judged[judged["verdict"] == FAILS]
+    if not failing.empty:
+        text += ": " + "; ".join(
+            f"{titles.get(row.experiment, row.experiment)}{{}}, ``{row.paper}'' (ours, {row.measured}: {row.ours})"
+            for row in failing.itertuples()
+        )
+    return text + "."

@@ -133,7 +133,7 @@ def sentence(found: Sequence[Cell]) -> str:
 
 
 def section(found: Sequence[Cell], configured_not_recorded: Sequence[str], compute: str = "",
-            unrecorded_experiments: Sequence[str] = ()) -> str:
+            unrecorded_experiments: Sequence[str] = (), claims: str = "") -> str:
     """The summary's body: the sentence, the table, its legend, what the config runs that the
     record lacks (methods, then whole experiments), and ``compute``
     (``lio.report.paper.costs.compute_sentence``)."""
@@ -141,6 +141,8 @@ def section(found: Sequence[Cell], configured_not_recorded: Sequence[str], compu
     if found:  # no published cell (an experiment of one's own): the sentence says so, no table
         out += [r"\begin{center}", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
                 tabular(found), r"\end{center}", "", LEGEND.format(conf=macro("Confidence")), ""]
+    if claims:
+        out += [claims, ""]
     if configured_not_recorded:
         out.append("Configured but not in this record: " + "; ".join(configured_not_recorded) + ".\n")
     if unrecorded_experiments:

@@ -238,3 +238,10 @@ def test_each_stated_behaviour_gets_a_verdict_by_the_reading_printed_beside_it()
     )
     assert "p3" not in text and "\\pageref{tab:observations}" in text
     assert "not judged" in o.observations_tabular(frame, {"a": "A"})
+
+
+def test_the_random_start_controls_count_as_hand_crafted_on_the_observation_axis():
+    from lio.report.paper.amounts import _kind
+
+    assert _kind("best_of_random_starts") == "hand-crafted" and _kind("random_start = bfgs") == "hand-crafted"
+    assert _kind("supervised") == "learned" and _kind("bfgs = supervised") == "tie"

@@ -20,7 +20,15 @@ import pandas as pd
 
 from lio.report.paper.tex import latex_escape, method_label, percent
 
-HAND_CRAFTED = ("bfgs",)
+HAND_CRAFTED = ("bfgs",)  # the reference every share is taken against
+
+
+def _learns(name: str) -> bool:
+    """Whether a method trains anything (the registry's ``learns``): BFGS and the random-start
+    controls are hand-crafted; a name the registry lacks counts as learned."""
+    from lio.methods import METHODS
+
+    return bool(getattr(METHODS.get(name), "learns", True))
 
 
 def read_tables(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
@@ -50,7 +58,7 @@ def quality(frame: pd.DataFrame) -> tuple[str, bool, str]:
 def _kind(best: str) -> str:
     """'hand-crafted', 'learned' or 'tie' for a winners entry (``a = b`` is a tie of several)."""
     names = best.split(" = ")
-    hand = [n in HAND_CRAFTED for n in names]
+    hand = [not _learns(n) for n in names]
     return "hand-crafted" if all(hand) else ("learned" if not any(hand) else "tie")
 
 
@@ -90,12 +98,12 @@ def findings(frame: pd.DataFrame) -> dict:
     degenerate = {  # method -> {amount: (degenerate runs, runs)} where any run is degenerate
         m: {a: (int(own.loc[(m, a), "degenerate"]), int(own.loc[(m, a), "groups"]))
             for a in order if (m, a) in own.index and own.loc[(m, a), "degenerate"] > 0}
-        for m in dict.fromkeys(refined["method"]) if m not in HAND_CRAFTED  # BFGS: no training
+        for m in dict.fromkeys(refined["method"]) if _learns(m)  # BFGS and the controls: no training
     }
     degenerate = {m: cells for m, cells in degenerate.items() if cells}
     fewest = order[-1]
     at_fewest = {m: s[fewest][0] for m, s in shares.items()
-                 if fewest in s and np.isfinite(s[fewest][0]) and fewest not in degenerate.get(m, {})}
+                 if _learns(m) and fewest in s and np.isfinite(s[fewest][0]) and fewest not in degenerate.get(m, {})}
     holds = max(at_fewest, key=at_fewest.get) if at_fewest else None
     closest = {}
     for a in (order[0], fewest):

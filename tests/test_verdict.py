@@ -245,3 +245,14 @@ def test_the_random_start_controls_count_as_hand_crafted_on_the_observation_axis
 
     assert _kind("best_of_random_starts") == "hand-crafted" and _kind("random_start = bfgs") == "hand-crafted"
     assert _kind("supervised") == "learned" and _kind("bfgs = supervised") == "tie"
+
+
+def test_page_one_gives_the_observation_questions_headline_from_the_record():
+    from pathlib import Path
+
+    from lio.report.paper import amounts
+
+    tables = amounts.read_tables([str(Path(__file__).resolve().parents[1] / "paper/data/observations/wavepacket.csv")])
+    text = amounts.headline(tables, {"wavepacket": "WP"})
+    assert text.startswith("Beyond the paper") and "on WP{}" in text and "at the fewest" in text
+    assert amounts.headline({}, {}) == ""

@@ -171,6 +171,31 @@ def paragraph(frame: pd.DataFrame, title: str) -> str:
     return " ".join(sentences)
 
 
+def headline(tables: dict[str, pd.DataFrame], titles: dict[str, str]) -> str:
+    """Page one's line on the observation question (LaTeX): per axis, who is best at the most
+    and the fewest observations, and the learned method that holds up best there."""
+    parts = []
+    for experiment, frame in tables.items():
+        found = findings(frame)
+        first, last = found["per_amount"][0], found["per_amount"][-1]
+        label = latex_escape(str(frame.iloc[0]["label"]))
+        text = (
+            f"on {titles.get(experiment, latex_escape(experiment))}{{}} ({label} {first['amount']} to {last['amount']}) "
+            f"the best refined {found['words']} belongs to "
+            f"{' and '.join(method_label(m) for m in first['best'].split(' = '))} ({first['kind']}) at the most and "
+            f"{' and '.join(method_label(m) for m in last['best'].split(' = '))} ({last['kind']}) at the fewest"
+        )
+        held = found["holds_up"]
+        if held and last["amount"] in found["shares"].get(held, {}):
+            text += (f"; of the learned methods {method_label(held)} holds up best, better than BFGS on "
+                     f"{_share(found['shares'][held][last['amount']])} at the fewest")
+        parts.append(text)
+    if not parts:
+        return ""
+    return ("Beyond the paper, how the optimiser should change as observations decrease "
+            "(Section~\\ref{sec:amounts}): " + "; ".join(parts) + ".")
+
+
 def tabular(frame: pd.DataFrame) -> str:
     """Amount x method rows, refined: better than BFGS (own and refined), the quality mean with
     its interval, the median error to the truth (box-normalised) of own and refined, and the

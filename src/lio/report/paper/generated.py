@@ -87,7 +87,10 @@ def write_generated(
         ),
         "verdict": verdict.section(cells, missing_methods, compute_sentence(aggregates, jobs),
                                    verdict.experiments_not_recorded(config, experiments, reference),
-                                   claims_paragraph(stated, {e: macro(e, "Title") for e in experiments})),
+                                   claims_paragraph(stated, {e: macro(e, "Title") for e in experiments})
+                                   + "\n\n" + observation_amounts.headline(
+                                       observation_amounts.read_tables(observation_paths),
+                                       {e: macro(e, "Title") for e in experiments})),
         "bounds": bounds.paragraph(bounds_path, experiments),
         "provenance": origins.tabular(origins.rows(aggregates, basins, read_tables(study_paths))),
         "conclusion": conclusion(

@@ -21,22 +21,16 @@ def recorded_commits(experiment: str) -> set[str]:
 
 
 def tables() -> list[Path]:
-    return sorted((DATA / "studies").glob("*.csv")) + sorted(
-        (DATA / "observations").glob("*.csv")
-    )
+    return sorted((DATA / "studies").glob("*.csv")) + sorted((DATA / "observations").glob("*.csv"))
 
 
 @pytest.mark.parametrize("path", tables(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_a_published_table_is_made_from_its_experiments_current_record(path):
     table = pd.read_csv(path)
     experiment = table["experiment"].iloc[0] if "experiment" in table else path.stem
-    made_at = {
-        str(v).removesuffix("-dirty") for v in table["git_sha"].dropna().unique()
-    }
+    made_at = {str(v).removesuffix("-dirty") for v in table["git_sha"].dropna().unique()}
     record = recorded_commits(experiment)
-    assert record, (
-        f"{path.name}: its experiment {experiment!r} has no aggregate in paper/data"
-    )
+    assert record, f"{path.name}: its experiment {experiment!r} has no aggregate in paper/data"
     stale = sorted(sha[:7] for sha in made_at - record)
     assert not stale, (
         f"{path.relative_to(DATA.parent.parent)} was made at {stale}, but the record of "

@@ -6,47 +6,26 @@ from lio.report.paper import verdict
 
 
 def _table(rows):
-    columns = [
-        "experiment",
-        "method",
-        "stage",
-        "groups",
-        "better",
-        "better_low",
-        "better_high",
-        "degenerate",
-    ]
+    columns = ["experiment", "method", "stage", "groups", "better", "better_low", "better_high", "degenerate"]
     return pd.DataFrame(rows, columns=columns)
 
 
-TABLE = _table(
-    [
-        ("wp", "reparameterized", "refined", 8, 0.30, 0.25, 0.35, 0),
-        ("wp", "reparameterized", "unrefined", 8, 0.20, 0.15, 0.25, 3),
-        ("wp", "supervised", "refined", 8, 0.70, 0.65, 0.75, 0),
-        ("wp", "supervised", "unrefined", 8, 0.60, 0.55, 0.65, 0),
-        ("wp", "neural_adjoint", "refined", 8, 0.40, 0.35, 0.45, 0),
-        ("wp", "neural_adjoint", "unrefined", 8, 0.40, 0.35, 0.45, 0),
-    ]
-)
-REFERENCE = {
-    "wp": {
-        "table2": {
-            "reparameterized": {"better": 60.0},
-            "supervised": {"better": 50.0},
-            "neural_adjoint": {"better": 40.0},
-            "diffusion": {"better": 1.0},
-        }
-    }
-}
+TABLE = _table([
+    ("wp", "reparameterized", "refined", 8, 0.30, 0.25, 0.35, 0),
+    ("wp", "reparameterized", "unrefined", 8, 0.20, 0.15, 0.25, 3),
+    ("wp", "supervised", "refined", 8, 0.70, 0.65, 0.75, 0),
+    ("wp", "supervised", "unrefined", 8, 0.60, 0.55, 0.65, 0),
+    ("wp", "neural_adjoint", "refined", 8, 0.40, 0.35, 0.45, 0),
+    ("wp", "neural_adjoint", "unrefined", 8, 0.40, 0.35, 0.45, 0),
+])
+REFERENCE = {"wp": {"table2": {"reparameterized": {"better": 60.0}, "supervised": {"better": 50.0},
+                               "neural_adjoint": {"better": 40.0}, "diffusion": {"better": 1.0}}}}
 
 
 def test_each_published_cell_gets_the_verdict_its_interval_gives():
     found = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
     assert [(c.method, c.verdict) for c in found] == [
-        ("reparameterized", verdict.BELOW),
-        ("supervised", verdict.ABOVE),
-        ("neural_adjoint", verdict.REPRODUCED),
+        ("reparameterized", verdict.BELOW), ("supervised", verdict.ABOVE), ("neural_adjoint", verdict.REPRODUCED)
     ]  # diffusion has no row: not a cell
 
 
@@ -54,13 +33,8 @@ def test_the_table_shows_the_verdict_the_stuck_share_and_the_degenerate_runs():
     found = verdict.cells(TABLE, ["wp"], REFERENCE, {"wp": {"stuck": 0.2}})
     row = verdict.tabular(found).split("\\midrule")[1]
     assert row.startswith("\n\\lioWpTitle{} & 20 & ")
-    assert (
-        "60.0 / 30.0 [25.0, 35.0] $\\downarrow$" in row and "3/8 runs degenerate" in row
-    )
-    assert (
-        "50.0 / 70.0 [65.0, 75.0] $\\uparrow$" in row
-        and "40.0 / 40.0 [35.0, 45.0] $\\checkmark$" in row
-    )
+    assert "60.0 / 30.0 [25.0, 35.0] $\\downarrow$" in row and "3/8 runs degenerate" in row
+    assert "50.0 / 70.0 [65.0, 75.0] $\\uparrow$" in row and "40.0 / 40.0 [35.0, 45.0] $\\checkmark$" in row
 
 
 def test_the_sentence_counts_the_verdicts():
@@ -72,11 +46,7 @@ def test_the_sentence_counts_the_verdicts():
 
 
 def test_configured_methods_without_rows_are_named():
-    config = {
-        "experiments": {
-            "wp": {"methods": {"bfgs": {}, "reparameterized": {}, "random_start": {}}}
-        }
-    }
+    config = {"experiments": {"wp": {"methods": {"bfgs": {}, "reparameterized": {}, "random_start": {}}}}}
     missing = verdict.configured_not_recorded(config, TABLE, ["wp"])
     assert missing == ["\\lioWpTitle{} / random start"]
 
@@ -89,16 +59,9 @@ def test_the_conclusion_explains_only_with_what_was_measured():
     assert "not reproduced on \\lioWpTitle{}" in text and "only 20\\,\\%" in text
     assert "3 of 24 on \\lioWpTitle{}" in text
     unmeasured = verdict.cells(TABLE, ["wp"], REFERENCE, {})
-    text = conclusion(
-        unmeasured, {}, {"wp": (0, 24)}, ["\\lioCtTitle{} / diffusion prior"]
-    )
-    assert (
-        "basins check" not in text and "degenerate" not in text
-    )  # no measurement, no explanation
-    assert (
-        "Untested in this record, though configured: \\lioCtTitle{} / diffusion prior."
-        in text
-    )
+    text = conclusion(unmeasured, {}, {"wp": (0, 24)}, ["\\lioCtTitle{} / diffusion prior"])
+    assert "basins check" not in text and "degenerate" not in text  # no measurement, no explanation
+    assert "Untested in this record, though configured: \\lioCtTitle{} / diffusion prior." in text
 
 
 def test_provenance_rows_name_each_methods_commits_and_device():
@@ -107,19 +70,12 @@ def test_provenance_rows_name_each_methods_commits_and_device():
 
     from lio.report.paper import origins
 
-    sha = np.array(
-        [[["abc1234ffff", "abc1234ffff"]], [["def5678eeee-dirty", "abc1234ffff"]]]
-    )
+    sha = np.array([[["abc1234ffff", "abc1234ffff"]], [["def5678eeee-dirty", "abc1234ffff"]]])
     dataset = xr.Dataset(
-        {
-            "git_sha": (("solver", "n", "seed"), sha),
-            "device": (("solver", "n", "seed"), np.full(sha.shape, "cpu:cpu x1")),
-        },
+        {"git_sha": (("solver", "n", "seed"), sha), "device": (("solver", "n", "seed"), np.full(sha.shape, "cpu:cpu x1"))},
         coords={"solver": ["bfgs", "reparameterized"]},
     )
-    found = origins.rows(
-        {"wp": dataset}, {"wp": {"git_sha": "1111111aaaa", "device": "cpu:cpu x1"}}, {}
-    )
+    found = origins.rows({"wp": dataset}, {"wp": {"git_sha": "1111111aaaa", "device": "cpu:cpu x1"}}, {})
     assert found[0][:4] == ("\\lioWpTitle{}", "BFGS", "\\texttt{abc1234}", "cpu:cpu x1")
     assert found[1][2] == "\\texttt{abc1234}, \\texttt{def5678} (uncommitted tree)"
     assert found[2][0].startswith("basins") and found[2][2] == "\\texttt{1111111}"
@@ -138,9 +94,7 @@ def test_summary_names_configured_experiments_the_record_lacks():
     from lio.report.paper import verdict
 
     config = {"experiments": {"wavepacket": {}, "ct": {}, "mri": {}}}
-    missing = verdict.experiments_not_recorded(
-        config, ["wavepacket"], {"ct": {"title": "Sparse-view CT"}}
-    )
+    missing = verdict.experiments_not_recorded(config, ["wavepacket"], {"ct": {"title": "Sparse-view CT"}})
     assert missing == ["Sparse-view CT", "Mri"]
     text = verdict.section([], [], "", missing)
     assert "no run in this record" in text and "Sparse-view CT; Mri" in text

@@ -39,9 +39,7 @@ def _merge(base: dict, update: dict) -> None:
             base[key] = value
 
 
-def restore_booleans(
-    config: dict[str, Any], schema: dict[str, Any] | None = None
-) -> None:
+def restore_booleans(config: dict[str, Any], schema: dict[str, Any] | None = None) -> None:
     """Turn the string forms of booleans back into booleans, in place: every key the schema
     types ``boolean`` or lets be ``true`` (without a schema, ``compute.gpu``).
 
@@ -51,9 +49,7 @@ def restore_booleans(
     ``{"gpu": "True"}``. Call before validating against the schema.
     """
     if schema is None:
-        schema = {
-            "properties": {"compute": {"properties": {"gpu": {"type": "boolean"}}}}
-        }
+        schema = {"properties": {"compute": {"properties": {"gpu": {"type": "boolean"}}}}}
     _restore(config, schema)
 
 
@@ -85,8 +81,7 @@ def drop_null_experiments(config: dict[str, Any]) -> list[str]:
         del experiments[name]
     if dropped and isinstance(config.get("studies"), list):
         config["studies"] = [
-            study
-            for study in config["studies"]
+            study for study in config["studies"]
             if not (isinstance(study, dict) and study.get("experiment") in dropped)
         ]
     return dropped
@@ -113,9 +108,7 @@ def restrict_methods(config: dict[str, Any]) -> list[str]:
     for block in (config.get("experiments") or {}).values():
         methods = block.get("methods")
         if isinstance(methods, dict):
-            block["methods"] = {
-                name: options for name, options in methods.items() if name in keep
-            }
+            block["methods"] = {name: options for name, options in methods.items() if name in keep}
         axis = block.get("observations")
         if isinstance(axis, dict) and "methods" in axis:
             axis["methods"] = [name for name in axis["methods"] if name in keep]
@@ -166,9 +159,7 @@ def problems_in(config: dict[str, Any]) -> list[str]:
             # Types and lengths first, one message per key; the ranges only once those fit.
             mismatches = parameter_errors(PROBLEMS[kind], params)
             errors += [
-                f"{where}.params.{key}: {message}"
-                if key
-                else f"{where}.params: {message}"
+                f"{where}.params.{key}: {message}" if key else f"{where}.params: {message}"
                 for key, message in mismatches
             ]
             if not mismatches:
@@ -229,25 +220,14 @@ def workflow_problems(config: dict[str, Any]) -> list[str]:
 
     found = problems_in(config)
     broken = {
-        name
-        for name in config.get("experiments", {})
-        if any(
-            m.startswith((f"experiments.{name}.", f"experiments.{name}:"))
-            for m in found
-        )
+        name for name in config.get("experiments", {})
+        if any(m.startswith((f"experiments.{name}.", f"experiments.{name}:")) for m in found)
     }
-    everywhere = any(
-        m.startswith("bfgs:") for m in found
-    )  # the global block: every block has it
-    found += (
-        calibration.problems_in(config)
-        + studies.problems_in(config)
-        + observations.problems_in(config)
-    )
+    everywhere = any(m.startswith("bfgs:") for m in found)  # the global block: every block has it
+    found += calibration.problems_in(config) + studies.problems_in(config) + observations.problems_in(config)
     if not everywhere:
         sound = {
-            name: block
-            for name, block in studies.experiments(config).items()
+            name: block for name, block in studies.experiments(config).items()
             if block["study"]["base"] not in broken
         }
         found += [

@@ -49,9 +49,7 @@ def _cell(record: Any, column: str, key: str, file: str) -> str:
         value = _walk(record, column)
     except (KeyError, TypeError, IndexError):
         return "–"
-    if column.endswith("git_sha") and isinstance(
-        value, str
-    ):  # the commit, short, dirty or not
+    if column.endswith("git_sha") and isinstance(value, str):  # the commit, short, dirty or not
         return f"`{value[:10]}{'-dirty' if value.endswith('-dirty') else ''}`"
     return number(value)
 
@@ -60,10 +58,7 @@ def json_table(root: Path, pattern: str, path: str, columns: str) -> str:
     """Rows of every file matching ``pattern`` at ``path``, one column per name in ``columns``."""
     specs = [c.partition("=") for c in columns.split(",")]
     names = [name for name, _, _ in specs]
-    header = [
-        (label or name.lstrip("@").split(".")[-1]).replace("_", " ")
-        for name, _, label in specs
-    ]
+    header = [(label or name.lstrip("@").split(".")[-1]).replace("_", " ") for name, _, label in specs]
     files = sorted(root.glob(pattern))
     if not files:
         raise FileNotFoundError(f"json-table: no file matches {pattern!r} under {root}")
@@ -79,11 +74,7 @@ def json_table(root: Path, pattern: str, path: str, columns: str) -> str:
         else:
             records = [("", data)]
         for key, record in records:
-            lines.append(
-                "| "
-                + " | ".join(_cell(record, c, key, file.name) for c in names)
-                + " |"
-            )
+            lines.append("| " + " | ".join(_cell(record, c, key, file.name) for c in names) + " |")
     return "\n".join(lines)
 
 
@@ -95,72 +86,32 @@ def settings(root: Path) -> str:
     config = yaml.safe_load((root / "config/config.yaml").read_text())
     comparison, calibration = config["comparison"], config["calibration"]
     rows = [
-        (
-            "equal to BFGS",
-            f"\\|L − L_BFGS\\| ≤ atol + rtol · max(\\|L\\|, \\|L_BFGS\\|), "
-            f"rtol = {comparison['rtol']:g}, atol = {comparison['atol']:g}",
-            "`comparison` in the config",
-        ),
-        (
-            "better than BFGS",
-            "strictly lower and not equal; a non-finite loss is worse",
-            "`lio.analysis.metrics`",
-        ),
-        (
-            "exact better / equal",
-            "the same with rtol = atol = 0",
-            "`lio.analysis.metrics`",
-        ),
-        (
-            "same minimum",
-            f"every parameter within {comparison['same_minimum']:g} of the box's width "
-            "of BFGS's solution",
-            "`comparison.same_minimum`",
-        ),
-        (
-            "interval",
-            f"{100 * comparison['confidence']:g} % percentile bootstrap, "
-            f"{comparison['bootstrap_resamples']} resamples of the examples within each (n, seed)",
-            "`comparison`",
-        ),
-        (
-            "pinned",
-            f"a parameter within {health.EDGE_MARGIN:g} of the box's half-width of its edge "
-            f"where the truth's is not (images: more than {health.PINNED_PARAMETERS:g} of the pixels, each further than "
-            f"{health.PINNED_PIXEL_ERROR:g} of the box from the truth)",
-            "`lio.analysis.health`",
-        ),
-        (
-            "outside",
-            f"a parameter beyond the box by more than {health.OUTSIDE_MARGIN:g} of its "
-            "half-width",
-            "`lio.analysis.health`",
-        ),
-        (
-            "degenerate run",
-            f"more than {100 * health.DEGENERATE_PINNED:g} % pinned, or more than "
-            f"{100 * health.DEGENERATE_OUTSIDE:g} % outside the box, or a spread below "
-            f"{health.DEGENERATE_SPREAD:g}",
-            "`lio.analysis.health.is_degenerate`",
-        ),
-        (
-            "stable (calibration)",
-            f"no divergence, not degenerate, and L/n rising by at most "
-            f"{100 * calibration['settle_tolerance']:g} % over the last "
-            f"{100 * calibration['settle_window']:g} % of the steps",
-            "`calibration` in the config",
-        ),
-        (
-            "calibration ladder",
-            ", ".join(f"{v:g}" for v in calibration["learning_rates"])
-            + f", largest first, on seeds {calibration['seeds']} at n = {calibration['n']}",
-            "`calibration.learning_rates`",
-        ),
+        ("equal to BFGS", f"\\|L − L_BFGS\\| ≤ atol + rtol · max(\\|L\\|, \\|L_BFGS\\|), "
+         f"rtol = {comparison['rtol']:g}, atol = {comparison['atol']:g}", "`comparison` in the config"),
+        ("better than BFGS", "strictly lower and not equal; a non-finite loss is worse", "`lio.analysis.metrics`"),
+        ("exact better / equal", "the same with rtol = atol = 0", "`lio.analysis.metrics`"),
+        ("same minimum", f"every parameter within {comparison['same_minimum']:g} of the box's width "
+         "of BFGS's solution", "`comparison.same_minimum`"),
+        ("interval", f"{100 * comparison['confidence']:g} % percentile bootstrap, "
+         f"{comparison['bootstrap_resamples']} resamples of the examples within each (n, seed)",
+         "`comparison`"),
+        ("pinned", f"a parameter within {health.EDGE_MARGIN:g} of the box's half-width of its edge "
+         f"where the truth's is not (images: more than {health.PINNED_PARAMETERS:g} of the pixels, each further than "
+         f"{health.PINNED_PIXEL_ERROR:g} of the box from the truth)", "`lio.analysis.health`"),
+        ("outside", f"a parameter beyond the box by more than {health.OUTSIDE_MARGIN:g} of its "
+         "half-width", "`lio.analysis.health`"),
+        ("degenerate run", f"more than {100 * health.DEGENERATE_PINNED:g} % pinned, or more than "
+         f"{100 * health.DEGENERATE_OUTSIDE:g} % outside the box, or a spread below "
+         f"{health.DEGENERATE_SPREAD:g}", "`lio.analysis.health.is_degenerate`"),
+        ("stable (calibration)", f"no divergence, not degenerate, and L/n rising by at most "
+         f"{100 * calibration['settle_tolerance']:g} % over the last "
+         f"{100 * calibration['settle_window']:g} % of the steps", "`calibration` in the config"),
+        ("calibration ladder", ", ".join(f"{v:g}" for v in calibration["learning_rates"])
+         + f", largest first, on seeds {calibration['seeds']} at n = {calibration['n']}",
+         "`calibration.learning_rates`"),
     ]
     lines = ["| term | definition | set in |", "|---|---|---|"]
-    lines += [
-        f"| {term} | {definition} | {where} |" for term, definition, where in rows
-    ]
+    lines += [f"| {term} | {definition} | {where} |" for term, definition, where in rows]
     return "\n".join(lines)
 
 

@@ -59,21 +59,14 @@ def controls(table: Any, experiments: Sequence[str], starts: dict[str, int]) -> 
 
 
 def conclusion(
-    found: Sequence[Cell],
-    basins: dict[str, dict[str, Any]],
-    degenerate: dict[str, tuple[int, int]],
-    missing: Sequence[str],
-    control_paragraph: str = "",
+    found: Sequence[Cell], basins: dict[str, dict[str, Any]], degenerate: dict[str, tuple[int, int]],
+    missing: Sequence[str], control_paragraph: str = "",
 ) -> str:
     """The conclusion's paragraphs (LaTeX)."""
     paragraphs = [sentence(found)]
     method = "reparameterized"
     own = [c for c in found if c.method == method]
-    capped = [
-        c
-        for c in own
-        if c.stuck is not None and c.verdict == BELOW and c.stuck < c.paper
-    ]
+    capped = [c for c in own if c.stuck is not None and c.verdict == BELOW and c.stuck < c.paper]
     if capped:
         shares = ", ".join(f"{100 * c.stuck:.0f}\\,\\%" for c in capped)
         paragraphs.append(
@@ -87,11 +80,7 @@ def conclusion(
             "fractions require; the record cannot tell whether the paper's simulators or BFGS "
             "differ from ours in a way that makes its problems harder."
         )
-    roomy = [
-        c
-        for c in own
-        if c.stuck is not None and c.verdict == BELOW and c.stuck >= c.paper
-    ]
+    roomy = [c for c in own if c.stuck is not None and c.verdict == BELOW and c.stuck >= c.paper]
     if roomy:
         paragraphs.append(
             f"On {_titles([c.experiment for c in roomy])} BFGS is stuck often enough for the paper's "
@@ -105,20 +94,14 @@ def conclusion(
     if reproduced:
         paragraphs.append(
             "Reproduced within the interval: "
-            + "; ".join(
-                f"{macro(c.experiment, 'Title')}{{}} / {method_label(c.method).lower()}"
-                for c in reproduced
-            )
+            + "; ".join(f"{macro(c.experiment, 'Title')}{{}} / {method_label(c.method).lower()}" for c in reproduced)
             + "."
         )
     flagged = {e: counts for e, counts in degenerate.items() if counts[0]}
     if flagged:
         paragraphs.append(
             "Runs of the learned methods flagged degenerate are tabulated, not dropped: "
-            + "; ".join(
-                f"{k} of {total} on {macro(e, 'Title')}{{}}"
-                for e, (k, total) in flagged.items()
-            )
+            + "; ".join(f"{k} of {total} on {macro(e, 'Title')}{{}}" for e, (k, total) in flagged.items())
             + " (estimates pinned at the box edge or collapsed; Section~\\ref{sec:health})."
         )
     if missing:

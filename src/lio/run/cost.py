@@ -319,8 +319,10 @@ def markdown(result: dict[str, Any]) -> str:
     """Hours per experiment (rows) and method (columns), with each experiment's total."""
     rows = result["rows"]
     methods = list(dict.fromkeys(row["method"] for row in rows))
+    from lio.methods import LABELS
+
     lines = [
-        "| experiment | " + " | ".join(methods) + " | experiment total |",
+        "| experiment | " + " | ".join(LABELS.get(m, m) for m in methods) + " | experiment total |",
         "|---" * (len(methods) + 2) + "|",
     ]
     for experiment in dict.fromkeys(row["experiment"] for row in rows):

@@ -59,17 +59,13 @@ def test_a_job_is_priced_from_the_record_and_an_unmeasured_one_is_said_so(config
     result = cost.estimate(config, cost.parse_plan(PLAN), root=ROOT, cores=2)
     rows = {(row["experiment"], row["method"]): row for row in result["rows"]}
     recorded = pd.read_csv(ROOT / "paper/data/benchmarks.csv")
-    one = recorded.query("experiment == 'billiards' and method == 'bfgs' and n == 16")[
-        "job_s"
-    ].mean()
+    one = recorded.query("experiment == 'billiards' and method == 'bfgs' and n == 16")["job_s"].mean()
     # The study's chunk of two seeds is priced as two of its base experiment's runs.
     assert rows["billiards", "bfgs"]["seconds"] == pytest.approx(3 * one)
     assert rows["billiards", "bfgs"]["source"] == "the record"
     assert rows["ct", "supervised"]["priced"] == 0 and result["unpriced_jobs"] == 1
     assert result["counted_not_priced"] == {"all": 1}
-    assert "not measured" in cost.markdown(
-        result
-    ) and "1 solve and calibration jobs" in cost.summary(result)
+    assert "not measured" in cost.markdown(result) and "1 solve and calibration jobs" in cost.summary(result)
 
 
 def test_a_measurement_prices_only_a_config_with_the_same_cost_relevant_settings(
@@ -77,16 +73,10 @@ def test_a_measurement_prices_only_a_config_with_the_same_cost_relevant_settings
 ):
     assert ("billiards", "reparameterized") in cost.measurements(config, ROOT)
     rate = copy.deepcopy(config)
-    rate["experiments"]["billiards"]["methods"]["reparameterized"]["training"][
-        "learning_rate"
-    ] = 0.123
-    assert ("billiards", "reparameterized") in cost.measurements(
-        rate, ROOT
-    )  # calibrated anyway
+    rate["experiments"]["billiards"]["methods"]["reparameterized"]["training"]["learning_rate"] = 0.123
+    assert ("billiards", "reparameterized") in cost.measurements(rate, ROOT)  # calibrated anyway
     steps = copy.deepcopy(config)
-    steps["experiments"]["billiards"]["methods"]["reparameterized"]["training"][
-        "steps"
-    ] += 1
+    steps["experiments"]["billiards"]["methods"]["reparameterized"]["training"]["steps"] += 1
     assert ("billiards", "reparameterized") not in cost.measurements(steps, ROOT)
 
 
@@ -116,9 +106,7 @@ def test_short_runs_price_what_the_record_lacks(config, tmp_path):
         },
     ]
     (tmp_path / "benchmarks/results").mkdir(parents=True)
-    (tmp_path / "benchmarks/results/sweep_estimate-cpu-ct.json").write_text(
-        json.dumps({"jobs": rows})
-    )
+    (tmp_path / "benchmarks/results/sweep_estimate-cpu-ct.json").write_text(json.dumps({"jobs": rows}))
     measured = cost.measurements(config, tmp_path)
     assert measured["ct", "supervised"] == ("short runs", {4: 100.0, 64: 160.0})
     assert ("ct", "bfgs") not in measured
@@ -133,9 +121,7 @@ def test_a_missing_config_file_is_one_line():
 
 def test_the_estimate_ranks_where_the_time_goes(config):
     jobs = [
-        cost.Job(
-            "solve", {"problem": "billiards", "method": "bfgs", "n": "256", "seed": "0"}
-        ),
+        cost.Job("solve", {"problem": "billiards", "method": "bfgs", "n": "256", "seed": "0"}),
         cost.Job(
             "solve",
             {
@@ -172,12 +158,6 @@ def test_a_run_under_way_gets_its_time_left_and_a_start_line(tmp_path, monkeypat
         ]
     )
     text = progress.read_text()
-    assert (
-        text.startswith("# Time left") and "| experiment |" in text and "All:" in text
-    )
-    assert "--configfile tests/data/tiny.yaml" in cost.startup_line(
-        ["tests/data/tiny.yaml"]
-    )
-    assert "prices this run at" in cost.startup_line(
-        []
-    )  # the committed estimate of the default run
+    assert text.startswith("# Time left") and "| experiment |" in text and "All:" in text
+    assert "--configfile tests/data/tiny.yaml" in cost.startup_line(["tests/data/tiny.yaml"])
+    assert "prices this run at" in cost.startup_line([])  # the committed estimate of the default run

@@ -60,9 +60,7 @@ def experiment_panels(
     with tempfile.TemporaryDirectory() as scratch:
         problems = Path(scratch) / "problems.nc"
         if any(panel in ("a", "b") for panel in panels):
-            sample_data(
-                config, experiment, max(block["ns"]), block["seeds"][0], str(problems)
-            )
+            sample_data(config, experiment, max(block["ns"]), block["seeds"][0], str(problems))
         for panel in panels:
             source = problems if panel in ("a", "b") else aggregate
             figure_panel(
@@ -106,19 +104,13 @@ def run_tables(
         if table.exists():
             (out / "observations").mkdir(parents=True, exist_ok=True)
             stem = out / "observations" / table.stem
-            run_figures.observations(
-                pd.read_csv(table, dtype={"amount": str}), f"{stem}.png", f"{stem}.pdf"
-            )
+            run_figures.observations(pd.read_csv(table, dtype={"amount": str}), f"{stem}.png", f"{stem}.pdf")
             print(f"redraw: observation axis {table.stem}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m lio.report.redraw", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--configfile", nargs="*", default=[], help="merged over config/config.yaml"
-    )
+    parser = argparse.ArgumentParser(prog="python -m lio.report.redraw", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configfile", nargs="*", default=[], help="merged over config/config.yaml")
     parser.add_argument(
         "--experiments",
         nargs="*",
@@ -132,9 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = load_config(args.configfile)
     data, out = Path(args.data), Path(args.out)
-    recorded = sorted(
-        p.name.removesuffix("_aggregate.nc") for p in data.glob("*_aggregate.nc")
-    )
+    recorded = sorted(p.name.removesuffix("_aggregate.nc") for p in data.glob("*_aggregate.nc"))
     experiments = (
         args.experiments
         if args.experiments is not None

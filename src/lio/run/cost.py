@@ -64,9 +64,7 @@ class Job:
     wildcards: dict[str, str] = field(default_factory=dict)
 
 
-def planned_jobs(
-    configfiles: list[str], workdir: str = ".", everything: bool = True
-) -> list[Job]:
+def planned_jobs(configfiles: list[str], workdir: str = ".", everything: bool = True) -> list[Job]:
     """Every job ``snakemake -n --cores all`` plans for ``configfiles`` in ``workdir``: the whole
     run (``--forceall``), or with ``everything`` false only the jobs still to do."""
     command = [sys.executable, "-m", "snakemake", "-n", "--cores", "all"] + (
@@ -76,9 +74,7 @@ def planned_jobs(
         command += ["--configfile", *configfiles]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     if done.returncode:
-        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [
-            "(no output)"
-        ]
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["(no output)"]
         raise SystemExit(f"cost: snakemake could not plan the run: {last[0]}")
     return parse_plan(done.stdout + done.stderr)
 
@@ -105,13 +101,9 @@ def parse_plan(text: str) -> list[Job]:
 def fingerprint(params: Any, method: dict[str, Any], bfgs: dict[str, Any]) -> str:
     """The settings a job's cost depends on, as one string: the problem's parameters, the
     method's options without the calibrated ones, the BFGS settings (as a run records them)."""
-    options = {
-        key: value for key, value in (method or {}).items() if key not in CALIBRATED
-    }
+    options = {key: value for key, value in (method or {}).items() if key not in CALIBRATED}
     if isinstance(options.get("training"), dict):
-        options["training"] = {
-            k: v for k, v in options["training"].items() if k not in CALIBRATED
-        }
+        options["training"] = {k: v for k, v in options["training"].items() if k not in CALIBRATED}
     return json.dumps(
         {"params": params or {}, "method": options, "bfgs": bfgs},
         sort_keys=True,
@@ -166,9 +158,7 @@ def measurements(
         for experiment, block in config["experiments"].items()
         for method in block.get("methods", {})
     }
-    found: dict[str, dict[tuple[str, str], dict[int, list[float]]]] = {
-        source: {} for source in SOURCES
-    }
+    found: dict[str, dict[tuple[str, str], dict[int, list[float]]]] = {source: {} for source in SOURCES}
     record = root / "paper/data/benchmarks.csv"
     if record.exists():
         import pandas as pd
@@ -177,18 +167,14 @@ def measurements(
         for row in pd.read_csv(record).itertuples():
             key = (row.experiment, row.method)
             if key in wanted and recorded.get(key) == {wanted[key]}:
-                found["the record"].setdefault(key, {}).setdefault(
-                    int(row.n), []
-                ).append(row.job_s)
-    for path in sorted(
-        glob.glob(str(root / "benchmarks/results/sweep_estimate-*.json"))
-    ):
+                found["the record"].setdefault(key, {}).setdefault(int(row.n), []).append(row.job_s)
+    for path in sorted(glob.glob(str(root / "benchmarks/results/sweep_estimate-*.json"))):
         for row in json.loads(Path(path).read_text()).get("jobs", []):
             key = (row["experiment"], row["method"])
             if key in wanted and row.get("fingerprint") == wanted[key]:
-                found["short runs"].setdefault(key, {}).setdefault(
-                    int(row["n"]), []
-                ).append(row["estimated_job_s"])
+                found["short runs"].setdefault(key, {}).setdefault(int(row["n"]), []).append(
+                    row["estimated_job_s"]
+                )
     chosen: dict[tuple[str, str], tuple[str, dict[int, float]]] = {}
     for source in SOURCES:
         for key, by_n in found[source].items():
@@ -213,18 +199,12 @@ def interpolate(measured: dict[int, float], n: int) -> float:
     if n < points[0][0]:
         return points[0][1]
     pairs = list(zip(points, points[1:]))
-    (m1, s1), (m2, s2) = (
-        next((a, b) for a, b in pairs if a[0] < n < b[0])
-        if n < points[-1][0]
-        else pairs[-1]
-    )
+    (m1, s1), (m2, s2) = next((a, b) for a, b in pairs if a[0] < n < b[0]) if n < points[-1][0] else pairs[-1]
     slope = max((s2 - s1) / (m2 - m1), 0.0)
     return max(s1 + slope * (n - m1), s1 if n < m2 else s2)
 
 
-def calibration_trials(
-    config: dict[str, Any], experiment: str, method: str, root: Path
-) -> list[int]:
+def calibration_trials(config: dict[str, Any], experiment: str, method: str, root: Path) -> list[int]:
     """The n of every training a calibration job runs: the record's trials where it has them,
     else every rung of the ladder at every calibration size."""
     recorded = root / "paper/data/calibration" / experiment / f"{method}.json"
@@ -278,19 +258,14 @@ def estimate(
             continue
         source, by_n = measured[(experiment, method)]
         if job.rule == "calibrate":
-            seconds = sum(
-                interpolate(by_n, n)
-                for n in calibration_trials(config, experiment, method, root)
-            )
+            seconds = sum(interpolate(by_n, n) for n in calibration_trials(config, experiment, method, root))
         else:
             seconds = interpolate(by_n, int(job.wildcards["n"])) * runs_in(job)
         cell["seconds"] += seconds
         cell["parts"][part] = cell["parts"].get(part, 0.0) + seconds
         cell["priced"] += 1
         cell["source"] = source
-    rows = [
-        {"experiment": e, "method": m, **cell} for (e, m), cell in sorted(cells.items())
-    ]
+    rows = [{"experiment": e, "method": m, **cell} for (e, m), cell in sorted(cells.items())]
     total = sum(row["seconds"] for row in rows)
     ranked: dict[str, float] = {}
     for row in rows:
@@ -339,11 +314,7 @@ def markdown(result: dict[str, Any]) -> str:
         priced = sum(row["seconds"] for row in mine.values())
         missing = sum(row["jobs"] - row["priced"] for row in mine.values())
         if missing:
-            cells.append(
-                f"{hours(priced)} + {missing} jobs not measured"
-                if priced
-                else "not measured"
-            )
+            cells.append(f"{hours(priced)} + {missing} jobs not measured" if priced else "not measured")
         else:
             cells.append(hours(priced))
         lines.append(f"| {experiment} | " + " | ".join(cells) + " |")
@@ -380,16 +351,11 @@ def startup_line(configfiles: list[str], root: Path = Path(".")) -> str:
         first = f"lio: {known} ({default[0].relative_to(root)}; `python -m lio.run.cost` prices it again)"
     else:
         first = f"lio: `python -m lio.run.cost{' --configfile ' + ' '.join(configfiles) if configfiles else ''}` prices this run before it starts"
-    return (
-        first
-        + "; `python -m lio.run.cost --left` writes the time left to results/progress.md"
-    )
+    return first + "; `python -m lio.run.cost --left` writes the time left to results/progress.md"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m lio.run.cost", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m lio.run.cost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--configfile", nargs="*", default=[])
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=None)
@@ -424,8 +390,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "where the time goes: "
         + "; ".join(
-            f"{label} {hours(seconds)}"
-            for label, seconds in list(result["where_the_time_goes"].items())[:8]
+            f"{label} {hours(seconds)}" for label, seconds in list(result["where_the_time_goes"].items())[:8]
         )
     )
     if args.left:

@@ -250,8 +250,8 @@ def observations_tabular(frame: pd.DataFrame, titles: dict[str, str]) -> str:
     if frame.empty:
         return "No experiment of this run has statements to check.\n"
     lines = [
-        r"\begin{tabular}{>{\raggedright\arraybackslash}p{0.13\linewidth}"
-        r">{\raggedright\arraybackslash}p{0.27\linewidth}>{\raggedright\arraybackslash}p{0.25\linewidth}"
+        r"\begin{tabular}{>{\raggedright\arraybackslash}p{0.15\linewidth}"
+        r">{\raggedright\arraybackslash}p{0.26\linewidth}>{\raggedright\arraybackslash}p{0.23\linewidth}"
         r"r>{\raggedright\arraybackslash}p{0.15\linewidth}}",
         r"\toprule",
         r"experiment & the paper says & we measure & ours & verdict (holds when) \\",

@@ -52,10 +52,8 @@ from lio.run.config import load_config
 from lio.run import spec
 
 SOURCES = ("the record", "short runs")
-CALIBRATED = (
-    "learning_rate",
-    "guidance",
-)  # chosen by the calibration ladder: no cost of their own
+# Chosen by the calibration ladder: they change no job's cost.
+CALIBRATED = ("learning_rate", "guidance")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def write_generated(
     figures = {e: panels[i * len(PANELS) : (i + 1) * len(PANELS)] for i, e in enumerate(experiments)}
     cells = verdict.cells(table, experiments, reference, basins)
     missing_methods = verdict.configured_not_recorded(config, full_table, experiments)
+    axes = observation_amounts.read_tables(observation_paths)
     stated = observations(
         {e: make_problem(config["experiments"][e]["problem"], config["experiments"][e].get("params"))
          for e in experiments},
@@ -89,8 +90,7 @@ def write_generated(
                                    verdict.experiments_not_recorded(config, experiments, reference),
                                    claims_paragraph(stated, {e: macro(e, "Title") for e in experiments})
                                    + "\n\n" + observation_amounts.headline(
-                                       observation_amounts.read_tables(observation_paths),
-                                       {e: macro(e, "Title") for e in experiments})),
+                                       axes, {e: macro(e, "Title") for e in experiments})),
         "bounds": bounds.paragraph(bounds_path, experiments),
         "provenance": origins.tabular(origins.rows(aggregates, basins, read_tables(study_paths))),
         "conclusion": conclusion(
@@ -134,7 +134,7 @@ def write_generated(
             {e: macro(e, "Title") for e in experiments},
         ),
         "amounts": observation_amounts.section(
-            observation_amounts.read_tables(observation_paths),
+            axes,
             dict(zip(layout.axes, layout.observation_figures)),
             layout.directory,
             {e: macro(e, "Title") for e in experiments},

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from lio.report.paper.tex import latex_escape, method_label, percent
+from lio.report.paper.tex import latex_escape, method_label, percent, share_interval
 
 HAND_CRAFTED = ("bfgs",)  # the reference every share is taken against
 
@@ -117,8 +117,7 @@ def findings(frame: pd.DataFrame) -> dict:
 
 
 def _share(cell: tuple[float, float, float]) -> str:
-    better, low, high = cell
-    return f"{percent(better)}\\,\\% [{percent(low)}, {percent(high)}]"
+    return share_interval(*cell)
 
 
 def paragraph(frame: pd.DataFrame, title: str) -> str:

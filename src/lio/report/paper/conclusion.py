@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lio.report.paper.tex import macro, method_label
+from lio.report.paper.tex import macro, method_label, share_interval
 from lio.report.paper.verdict import BELOW, REPRODUCED, Cell, sentence
 
 
@@ -21,7 +21,7 @@ def _titles(experiments: Sequence[str]) -> str:
 
 
 def _percent(row: Any) -> str:
-    return f"{100 * row.better:.1f}\\,\\% [{100 * row.better_low:.1f}, {100 * row.better_high:.1f}]"
+    return share_interval(row.better, row.better_low, row.better_high)
 
 
 def controls(table: Any, experiments: Sequence[str], starts: dict[str, int]) -> str:

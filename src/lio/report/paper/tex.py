@@ -101,6 +101,11 @@ def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method.replace("_", " ").capitalize())
 
 
+def share_interval(share: float, low: float, high: float) -> str:
+    """A share with its interval, in percent (LaTeX): ``12.3\\,\\% [10.1, 14.5]``."""
+    return f"{percent(share)}\\,\\% [{percent(low)}, {percent(high)}]"
+
+
 def percent(value: float) -> str:
     return "--" if value is None or not np.isfinite(value) else f"{100 * value:.1f}"
 

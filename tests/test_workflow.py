@@ -129,8 +129,11 @@ def test_the_imaging_experiment_carries_truth_metrics_through_to_the_report(fini
     # BFGS refinement of a convex MAP objective: the refined images are BFGS's, to 0.1 dB.
     refined = ct[ct["stage"] == "refined"]
     assert (refined["psnr"] - refined[refined["method"] == "bfgs"]["psnr"].iloc[0]).abs().max() < 0.1
+    assert (ct["psnr_low"] <= ct["psnr"] + 1e-9).all() and (ct["psnr"] <= ct["psnr_high"] + 1e-9).all()
     imaging = (finished / "results/paper/generated/imaging.tex").read_text()
     assert "\\lioCtTitle & BFGS & refined" in imaging and "Reparameterized & own" in imaging
+    answers = (finished / "results/paper/generated/imaging_answers.tex").read_text()
+    assert "\\lioCtTitle" in answers and "By mean PSNR to the hidden truth" in answers
 
 
 def test_seismic_fwi_runs_every_method_including_the_neural_adjoint(finished):

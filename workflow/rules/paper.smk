@@ -60,6 +60,7 @@ rule paper_generated:
         sensitivity=PAPER.generated("sensitivity.tex"),
         pinning=PAPER.generated("pinning.tex"),
         imaging=PAPER.generated("imaging.tex"),
+        imaging_answers=PAPER.generated("imaging_answers.tex"),
         amounts=PAPER.generated("amounts.tex"),
         basins=PAPER.generated("basins.tex"),
         verdict=PAPER.generated("verdict.tex"),

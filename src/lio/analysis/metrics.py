@@ -67,7 +67,8 @@ def fractions(
     own with these (its better/equal are NaN).
 
     Where the aggregate holds truth metrics (``lio.core.quality``: PSNR, SSIM, relative error of the
-    image problems), every row also carries their means over the groups (``psnr`` ...) and the
+    image problems), every row also carries their means over the groups (``psnr`` ...) with
+    intervals from the same stratified resamples (``psnr_low``, ``psnr_high``), and the
     better/equal fractions judged on each metric against BFGS's refined one instead of on the
     loss (``better_psnr``, ``equal_psnr`` with intervals): equal within ``quality_atol[metric]``
     (absolute: dB for PSNR), better in the metric's good direction. On an ill-posed imaging
@@ -121,6 +122,8 @@ def fractions(
                     values = aggregate[f"{name}_{stage}"].sel({"solver": method, **group}).values[: int(n)]
                     reference = aggregate[f"{name}_refined"].sel({"solver": "bfgs", **group}).values[: int(n)]
                     quality_means.setdefault(name, []).append(float(np.nanmean(values)))
+                    if np.all(np.isfinite(values)):
+                        flags[f"mean_{name}"] = values  # its interval: the same resamples as the flags'
                     if method != "bfgs":
                         flags[f"better_{name}"], flags[f"equal_{name}"] = compare(
                             sign * values, sign * reference, 0.0, quality_atol.get(name, 0.0)
@@ -148,6 +151,7 @@ def fractions(
             row[name], row[f"{name}_low"], row[f"{name}_high"] = intervals.get(name, (np.nan,) * 3)
         for name in qualities:
             row[name] = float(np.nanmean(quality_means[name])) if quality_means.get(name) else np.nan
+            row[f"{name}_low"], row[f"{name}_high"] = intervals.get(f"mean_{name}", (np.nan,) * 3)[1:]
         if healths:
             for name in health.RUN_METRICS:
                 row[name] = float(np.nanmean([h[name] for h in healths]))

@@ -204,6 +204,7 @@ class Layout:
             "sensitivity",
             "pinning",
             "imaging",
+            "imaging_answers",
             "amounts",
             "basins",
             "verdict",

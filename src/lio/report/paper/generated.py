@@ -46,7 +46,7 @@ def write_generated(
     from lio.run import basins as basins_check
     from lio.report.paper import amounts as observation_amounts
     from lio.report.paper.sensitivity import read_tables, sensitivity_section
-    from lio.report.paper.imaging import imaging_tabular
+    from lio.report.paper.imaging import answers as imaging_answers, configured_imaging, imaging_tabular
     from lio.report.paper.observations import claims_paragraph, observations, observations_tabular, summary_config
     from lio.problems import PROBLEMS, make_problem
     from lio.report.figures import loss_panel_kind
@@ -110,6 +110,10 @@ def write_generated(
         "health": health_tabular(full_table, experiments),
         "pinning": pinning_notes(full_table[full_table["method"] != "bfgs"], experiments),
         "imaging": imaging_tabular(full_table, experiments),
+        "imaging_answers": imaging_answers(
+            full_table, experiments, {e: macro(e, "Title") for e in experiments},
+            [verdict.title(e, reference) for e in configured_imaging(config) if e not in experiments],
+        ),
         "observations": observations_tabular(stated, {e: macro(e, "Title") for e in experiments}),
         "calibration": calibration_tabular(calibration.rows_of(trials, "learning_rate"), experiments),
         "guidance": guidance_tabular(calibration.rows_of(trials, "guidance"), experiments),

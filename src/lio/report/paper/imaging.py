@@ -12,6 +12,91 @@ from lio.report.paper.tex import macro, method_label
 STAGE_LABELS = {"unrefined": "own", "refined": "refined"}
 
 
+def with_interval(row, name: str, digits: int) -> str:
+    """A truth metric's mean with its 95 % interval when the table holds one (LaTeX)."""
+    value = f"{row[name]:.{digits}f}"
+    low, high = row.get(f"{name}_low", np.nan), row.get(f"{name}_high", np.nan)
+    if np.isfinite(low) and np.isfinite(high):
+        value += f" [{low:.{digits}f}, {high:.{digits}f}]"
+    return value
+
+
+def own_rows(table: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """Each method's own estimate of ``experiment``: the unrefined stage, except BFGS's, whose
+    own estimate is its refined one."""
+    rows = table[table["experiment"] == experiment]
+    own = rows[(rows["stage"] == "unrefined") & (rows["method"] != "bfgs")]
+    bfgs = rows[(rows["stage"] == "refined") & (rows["method"] == "bfgs")]
+    return pd.concat([bfgs, own]).dropna(subset=["psnr"])
+
+
+def ranking_sentence(rows: pd.DataFrame, what: str) -> str:
+    """Which method has the highest mean PSNR among ``rows``, and whether its 95 % interval
+    clears the runner-up's (LaTeX)."""
+    ranked = rows.sort_values("psnr", ascending=False)
+    if ranked.empty:
+        return ""
+    best = ranked.iloc[0]
+    text = f"By mean PSNR to the hidden truth, the best {what} is {method_label(best.method)}'s, {with_interval(best, 'psnr', 2)}\\,dB"
+    if len(ranked) == 1:
+        return text + "."
+    second = ranked.iloc[1]
+    clears = np.isfinite(best.get("psnr_low", np.nan)) and best["psnr_low"] > second.get("psnr_high", np.inf)
+    relation = "clears" if clears else "overlaps"
+    return (text + f"; its interval {relation} the runner-up's, {method_label(second.method)} at "
+            f"{with_interval(second, 'psnr', 2)}\\,dB.")
+
+
+def baseline_sentence(table: pd.DataFrame, experiment: str) -> str:
+    """How many learned methods' own estimates beat the classical baseline (BFGS on the
+    regularised loss) by mean PSNR with intervals that do not overlap, and how many fall behind."""
+    own = own_rows(table, experiment)
+    base = own[own["method"] == "bfgs"]
+    learned = own[own["method"] != "bfgs"]
+    if base.empty or learned.empty:
+        return ""
+    b = base.iloc[0]
+    above = [method_label(m) for m, lo in zip(learned["method"], learned.get("psnr_low", np.nan))
+             if np.isfinite(lo) and lo > b.get("psnr_high", np.inf)]
+    below = [method_label(m) for m, hi in zip(learned["method"], learned.get("psnr_high", np.nan))
+             if np.isfinite(hi) and hi < b.get("psnr_low", -np.inf)]
+    def names(items):
+        return ", ".join(items) if items else "none"
+    return (f"Against the classical baseline ({with_interval(b, 'psnr', 2)}\\,dB), the own estimates "
+            f"clearly above it: {names(above)}; clearly below it: {names(below)}.")
+
+
+def answers(
+    table: pd.DataFrame, experiments: Sequence[str], titles: dict[str, str], not_recorded: Sequence[str] = ()
+) -> str:
+    """Per imaging experiment of the record, in words from the table: the best own estimate and
+    the best after refinement by PSNR, whether each clears its runner-up, and which learned
+    methods beat or lose to the classical baseline (LaTeX paragraphs); then the configured
+    imaging experiments (``not_recorded``, by title) that this record has no runs of."""
+    paragraphs = []
+    for experiment in imaging_experiments(table, experiments):
+        rows = table[table["experiment"] == experiment]
+        refined = rows[rows["stage"] == "refined"].dropna(subset=["psnr"])
+        paragraphs.append(
+            f"\textbf{{{titles.get(experiment, experiment)}.}} "
+            + ranking_sentence(own_rows(table, experiment), "own estimate") + " "
+            + baseline_sentence(table, experiment) + " "
+            + ranking_sentence(refined, "estimate after BFGS refinement")
+        )
+    if not_recorded:
+        paragraphs.append("Configured but not in this record: " + ", ".join(not_recorded) + ".")
+    return "\n\n".join(paragraphs) + ("\n" if paragraphs else "")
+
+
+def configured_imaging(config: dict) -> list[str]:
+    """The config's experiments whose problem has truth metrics (overrides ``Problem.quality``)."""
+    from lio.problems import PROBLEMS
+    from lio.problems.base import Problem
+
+    return [e for e, block in config.get("experiments", {}).items()
+            if block.get("problem") in PROBLEMS and PROBLEMS[block["problem"]].quality is not Problem.quality]
+
+
 def imaging_experiments(table: pd.DataFrame, experiments: Sequence[str]) -> list[str]:
     """The experiments whose rows carry truth metrics (``lio.core.quality``: the imaging problems)."""
     if "psnr" not in table.columns:
@@ -52,8 +137,8 @@ def imaging_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
                     macro(experiment, "Title") if first else "",
                     method_label(method),
                     STAGE_LABELS[stage],
-                    f"{r.psnr:.2f}",
-                    f"{r.ssim:.3f}",
+                    with_interval(r, "psnr", 2),
+                    with_interval(r, "ssim", 3),
                     f"{r.relative_error:.3f}",
                     pct(r.get("better_psnr", np.nan)),
                     pct(r.get("equal_psnr", np.nan)),

@@ -1,0 +1,44 @@
+"""The report's imaging answers: the winner by PSNR with its interval, never by the loss."""
+
+import numpy as np
+import pandas as pd
+
+from lio.report.paper.imaging import answers, configured_imaging
+
+
+def _row(method, stage, psnr, low, high, loss):
+    return {"experiment": "ct", "method": method, "stage": stage, "psnr": psnr, "psnr_low": low,
+            "psnr_high": high, "ssim": 0.9, "relative_error": 0.1, "better": np.nan, "equal": np.nan,
+            "loss": loss}
+
+
+def test_the_winner_is_the_highest_psnr_and_the_sentence_says_whether_its_interval_clears():
+    table = pd.DataFrame([
+        _row("bfgs", "refined", 35.0, 34.0, 36.0, 1.0),
+        _row("supervised", "unrefined", 33.0, 32.5, 33.5, 0.5),   # lowest loss, not the winner
+        _row("learned_gradient", "unrefined", 37.0, 36.5, 37.5, 2.0),
+        _row("supervised", "refined", 35.0, 34.0, 36.0, 1.0),
+        _row("learned_gradient", "refined", 35.1, 34.1, 36.1, 1.0),
+    ])
+    text = answers(table, ["ct"], {"ct": "CT"}, ["MRI"])
+    own = text.split("Against")[0]
+    assert "37.00 [36.50, 37.50]" in own and "clears the runner-up's" in own
+    assert "clearly above it: " in text and "clearly below it: " in text
+    above = text.split("clearly above it: ")[1].split(";")[0]
+    below = text.split("clearly below it: ")[1].split(".")[0]
+    assert "upervised" in below and "upervised" not in above
+    refined = text.split("after BFGS refinement")[1]
+    assert "overlaps" in refined
+    assert text.rstrip().endswith("Configured but not in this record: MRI.")
+
+
+def test_without_imaging_runs_only_the_missing_experiments_are_named():
+    table = pd.DataFrame([{"experiment": "wavepacket", "method": "bfgs", "stage": "refined", "psnr": np.nan}])
+    assert answers(table, ["wavepacket"], {}, []) == ""
+    assert "CT" in answers(table, ["wavepacket"], {}, ["CT"])
+
+
+def test_the_configured_imaging_experiments_are_those_with_truth_metrics():
+    config = {"experiments": {"wavepacket": {"problem": "wavepacket"}, "ct": {"problem": "ct"},
+                              "fwi": {"problem": "fwi"}}}
+    assert configured_imaging(config) == ["ct", "fwi"]

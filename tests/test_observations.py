@@ -38,6 +38,21 @@ def test_each_amount_is_an_experiment_whose_path_carries_it():
     assert observations.inputs(whole, "ct") == ["results/ct/amount30/aggregate.nc", "results/ct/amount15/aggregate.nc"]
 
 
+def test_the_regularisation_weight_is_chosen_again_at_each_amount():
+    """reg_weights: one weight per amount, in the amounts' order; without it every amount keeps
+    the experiment's own weight. A list of the wrong length, or on a problem without a weight,
+    is named in one line."""
+    blocks = observations.experiments(config(reg_weights=[1e-3, 3e-3]))
+    assert blocks["ct/amount30"]["params"]["reg_weight"] == 1e-3
+    assert blocks["ct/amount15"]["params"]["reg_weight"] == 3e-3
+    assert "reg_weight" not in observations.experiments(config())["ct/amount15"]["params"]
+    [message] = observations.problems_in(config(reg_weights=[1e-3]))
+    assert "reg_weights: expected one weight per amount (2" in message and "got 1" in message
+    assert "reg_weight" not in observations.experiments(config(reg_weights=[1e-3]))["ct/amount15"]["params"]
+    [message] = observations.problems_in(config("wavepacket", "wavepacket", amounts=[1.0, 0.5], reg_weights=[1, 2]))
+    assert "has no reg_weight" in message
+
+
 def test_amount_labels_are_plain_numbers():
     assert [observations.amount_label(v) for v in (45, 45.0, 0.5, 0.125)] == ["45", "45", "0.5", "0.125"]
     assert observations.experiment_name("wavepacket", 0.25) == "wavepacket/amount0.25"

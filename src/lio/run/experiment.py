@@ -227,6 +227,10 @@ def _write_run(
         )
         for line in health.warnings(summary, stage_label):
             print(line, flush=True)
+        metrics = problem.quality(np.asarray(estimate.solution), truth)
+        if metrics:  # an imaging problem: judged by the image, not by the misfit
+            print(f"[{stage_label}] to the truth: "
+                  + " ".join(f"{name} {np.nanmean(values):.4g}" for name, values in metrics.items()), flush=True)
     run_config = {
         "experiment": resolved.name,
         "problem": resolved.problem,

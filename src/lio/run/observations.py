@@ -20,6 +20,7 @@ from the runner-up. ``dataset`` stacks the aggregates along an ``amount`` dimens
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,17 @@ def problems_in(config: dict[str, Any]) -> list[str]:
                     f"{where}.amounts: {amount!r} is not a valid {cls.amount_parameter} of "
                     f"{block['problem']!r}: {error}"
                 )
+        weights = options.get("reg_weights")
+        if weights is not None and len(weights) != len(options.get("amounts", [])):
+            problems.append(
+                f"{where}.reg_weights: expected one weight per amount ({len(options.get('amounts', []))}, "
+                f"in the order of amounts), got {len(weights)}; rerun benchmarks/amount_weights.py "
+                "and copy the list it prints"
+            )
+        elif weights is not None and "reg_weight" not in {f.name for f in dataclasses.fields(cls)}:
+            problems.append(
+                f"{where}.reg_weights: problem {block['problem']!r} has no reg_weight; drop reg_weights"
+            )
         methods = options.get("methods", list(block.get("methods", {})))
         unknown = sorted(set(methods) - set(block.get("methods", {})))
         if unknown:

@@ -25,6 +25,7 @@ def finished(tmp_path_factory):
     result = snakemake(
         workdir, "--cores", "2", "--configfile", str(ROOT / "tests/data/tiny.yaml"),
         str(ROOT / "tests/data/tiny_studies.yaml"),
+        timeout=1800,  # a hang guard: 413 s on a quiet 2-core CI machine, 730 s beside a 2-core job
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir

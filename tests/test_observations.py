@@ -215,3 +215,13 @@ def test_the_axis_figure_shows_the_error_to_the_truth_where_there_is_no_psnr(tmp
     axes = [ax for ax in created[0][1].ravel() if ax.axison]
     assert [ax.get_title() for ax in axes][-1] == "median error (box widths)"
     assert axes[-1].get_yscale() == "log" and (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_the_section_says_how_the_baseline_weight_moves_along_the_axis():
+    from lio.report.paper import amounts
+
+    frame = axis_table("2", "8", False, True)
+    text = amounts.section({"wavepacket": frame}, {}, ".", {"wavepacket": "Wave packet"},
+                           weights={"wavepacket": {"8": 3.2e-3, "2": 1.0e-3}})
+    assert "from the most observations to the fewest: 0.001 at 2, 0.0032 at 8" in text
+    assert "chosen again at each amount" not in amounts.section({"wavepacket": frame}, {}, ".", {})

@@ -231,14 +231,30 @@ def tabular(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def weights_sentence(frame: pd.DataFrame, weights: dict[str, float] | None) -> str:
+    """How the classical baseline's regularisation weight moves along the axis (LaTeX), from
+    the axis's ``reg_weights``; empty without them."""
+    if not weights:
+        return ""
+    cells = [f"{weights[a]:.2g} at {a}" for a in ordered_amounts(frame) if a in weights]
+    if not cells:
+        return ""
+    return (" The classical baseline's regulariser weight was chosen again at each amount, by "
+            "mean PSNR on the calibration set (\texttt{benchmarks/amount\_weights.py}), from the "
+            "most observations to the fewest: " + ", ".join(cells) + "; each learned method trains "
+            "again at each amount.")
+
+
 def section(
     tables: dict[str, pd.DataFrame],
     figures: dict[str, str],
     directory: str,
     titles: dict[str, str],
     configured: Sequence[str] = (),
+    weights: dict[str, dict[str, float]] | None = None,
 ) -> str:
-    """Per axis: a table, a figure and the generated paragraph; a sentence naming the
+    """Per axis: a table, a figure and the generated paragraph (with the regulariser's weight
+    at each amount where ``weights`` gives one per amount label); a sentence naming the
     configured axes the results do not hold, and one when there is no axis at all."""
     missing = [e for e in configured if e not in tables]
     note = (
@@ -253,7 +269,7 @@ def section(
         title = titles.get(experiment, latex_escape(experiment))
         tag = experiment.replace("_", "-")
         groups = int(frame["groups"].max()) if "groups" in frame else 0
-        out.append(paragraph(frame, title) + "\n")
+        out.append(paragraph(frame, title) + weights_sentence(frame, (weights or {}).get(experiment)) + "\n")
         out.append(
             "\\begin{table}[!htbp]\n\\centering\\small\n"
             f"\\caption{{{title}: quality against the amount of observations, most observed first "

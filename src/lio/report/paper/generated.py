@@ -143,6 +143,8 @@ def write_generated(
             layout.directory,
             {e: macro(e, "Title") for e in experiments},
             layout.configured_axes,
+            {e: {spec.amount_label(a): w for a, w in zip(axis.amounts, axis.reg_weights)}
+             for e, axis in spec.axes_in(config).items() if len(axis.reg_weights) == len(axis.amounts)},
         ),
     }
     for name, text in texts.items():

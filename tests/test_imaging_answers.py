@@ -42,3 +42,18 @@ def test_the_configured_imaging_experiments_are_those_with_truth_metrics():
     config = {"experiments": {"wavepacket": {"problem": "wavepacket"}, "ct": {"problem": "ct"},
                               "fwi": {"problem": "fwi"}}}
     assert configured_imaging(config) == ["ct", "fwi"]
+
+
+def test_page_one_names_the_best_reconstruction_and_how_it_stands_against_the_baseline():
+    from lio.report.paper.imaging import headline
+
+    table = pd.DataFrame([
+        _row("bfgs", "refined", 35.0, 34.0, 36.0, 1.0),
+        _row("learned_gradient", "unrefined", 37.0, 36.5, 37.5, 2.0),
+    ])
+    text = headline(table, ["ct"], {"ct": "CT"})
+    assert text.startswith("Beyond the paper, on images") and "37.00 [36.50, 37.50]" in text
+    assert "clear of the classical baseline's 35.00 [34.00, 36.00]" in text
+    table.loc[1, "psnr_low"] = 35.9  # overlaps the baseline's [34, 36]
+    assert "within the interval of" in headline(table, ["ct"], {"ct": "CT"})
+    assert headline(table, ["wavepacket"], {}) == ""

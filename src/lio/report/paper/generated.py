@@ -47,6 +47,7 @@ def write_generated(
     from lio.report.paper import amounts as observation_amounts
     from lio.report.paper.sensitivity import read_tables, sensitivity_section
     from lio.report.paper.imaging import answers as imaging_answers, configured_imaging, imaging_tabular
+    from lio.report.paper.imaging import headline as imaging_headline
     from lio.report.paper.observations import claims_paragraph, observations, observations_tabular, summary_config
     from lio.problems import PROBLEMS, make_problem
     from lio.report.figures import loss_panel_kind
@@ -89,6 +90,8 @@ def write_generated(
         "verdict": verdict.section(cells, missing_methods, compute_sentence(aggregates, jobs),
                                    verdict.experiments_not_recorded(config, experiments, reference),
                                    claims_paragraph(stated, {e: macro(e, "Title") for e in experiments})
+                                   + "\n\n" + imaging_headline(
+                                       full_table, experiments, {e: macro(e, "Title") for e in experiments})
                                    + "\n\n" + observation_amounts.headline(
                                        axes, {e: macro(e, "Title") for e in experiments})),
         "bounds": bounds.paragraph(bounds_path, experiments),

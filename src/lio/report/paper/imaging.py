@@ -149,3 +149,26 @@ def imaging_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
                 lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
+
+
+def headline(table: pd.DataFrame, experiments: Sequence[str], titles: dict[str, str]) -> str:
+    """Page one's line on the imaging problems (LaTeX): per recorded imaging experiment, the best
+    own estimate by PSNR and how its interval stands against the classical baseline's."""
+    parts = []
+    for experiment in imaging_experiments(table, experiments):
+        own = own_rows(table, experiment)
+        if own.empty:
+            continue
+        best = own.sort_values("psnr", ascending=False).iloc[0]
+        text = (f"on {titles.get(experiment, experiment)}{{}} the best reconstruction by PSNR is "
+                f"{method_label(best.method)}'s, {with_interval(best, 'psnr', 2)}\\,dB")
+        base = own[own["method"] == "bfgs"]
+        if best.method != "bfgs" and not base.empty:
+            b = base.iloc[0]
+            clear = best.get("psnr_low", np.nan) > b.get("psnr_high", np.inf)
+            text += (f", {'clear of' if clear else 'within the interval of'} the classical baseline's "
+                     f"{with_interval(b, 'psnr', 2)}\\,dB")
+        parts.append(text)
+    if not parts:
+        return ""
+    return "Beyond the paper, on images (Section~\\ref{sec:imaging}): " + "; ".join(parts) + "."

@@ -80,6 +80,11 @@ def test_provenance_rows_name_each_methods_commits_and_device():
     assert found[1][2] == "\\texttt{abc1234}, \\texttt{def5678} (uncommitted tree)"
     assert found[2][0].startswith("basins") and found[2][2] == "\\texttt{1111111}"
     assert "\\endhead" in origins.tabular(found)
+    import pandas as pd
+
+    axis = pd.DataFrame({"git_sha": ["2222222bbbb", "2222222bbbb"]})
+    with_axis = origins.rows({"wp": dataset}, {}, {}, {"ct": axis})
+    assert with_axis[-1][0] == "observation axis, \\lioCtTitle{}" and with_axis[-1][2] == "\\texttt{2222222}"
 
 
 def test_without_published_cells_the_summary_has_no_empty_table():

@@ -95,7 +95,7 @@ def write_generated(
                                    + "\n\n" + observation_amounts.headline(
                                        axes, {e: macro(e, "Title") for e in experiments})),
         "bounds": bounds.paragraph(bounds_path, experiments),
-        "provenance": origins.tabular(origins.rows(aggregates, basins, read_tables(study_paths))),
+        "provenance": origins.tabular(origins.rows(aggregates, basins, read_tables(study_paths), axes)),
         "conclusion": conclusion(
             cells, basins,
             {e: (int(own["degenerate"].fillna(0).sum()), int(own["groups"].sum()))

@@ -1,7 +1,7 @@
 """Provenance as a table: which commit, device and date made each part of the record.
 
 One row per experiment and method (from the aggregates' per-run ``git_sha`` and ``device``), then
-one per study table (its runs' commits) and per basins check. The date is the commit's, read from
+one per study table and observation axis (their runs' commits) and per basins check. The date is the commit's, read from
 the repository's history; a commit the history lacks (or a tree with uncommitted changes) shows
 ``--``, and an ``-dirty`` SHA is marked as such, since its runs cannot be reproduced exactly.
 """
@@ -39,8 +39,10 @@ def _dates(shas: Sequence[str]) -> str:
 
 def rows(
     aggregates: dict[str, xr.Dataset], basins: dict[str, dict[str, Any]], studies: dict[str, pd.DataFrame],
+    axes: dict[str, pd.DataFrame] | None = None,
 ) -> list[tuple[str, str, str, str, str]]:
-    """(what, method, commits, devices, dates) for every part of the record."""
+    """(what, method, commits, devices, dates) for every part of the record; ``axes``: the
+    observation axes' tables by experiment (their runs' commits)."""
     found = []
     for experiment, dataset in aggregates.items():
         for solver in dataset["solver"].values:
@@ -52,6 +54,9 @@ def rows(
     for name, frame in studies.items():
         shas = sorted({s for value in frame.get("git_sha", pd.Series(dtype=str)).dropna() for s in str(value).split()})
         found.append((f"study {latex_escape(name)}".replace("\\_", "\\_\\allowbreak{}"), "all", _short(shas), "--", _dates(shas)))
+    for experiment, frame in (axes or {}).items():
+        shas = sorted({s for value in frame.get("git_sha", pd.Series(dtype=str)).dropna() for s in str(value).split()})
+        found.append((f"observation axis, {macro(experiment, 'Title')}{{}}", "all", _short(shas), "--", _dates(shas)))
     for experiment, record in basins.items():
         sha = str(record.get("git_sha", ""))
         found.append((f"basins, {macro(experiment, 'Title')}{{}}", "BFGS starts", _short([sha] if sha else []),

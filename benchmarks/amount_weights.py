@@ -11,13 +11,12 @@ chooses the weight of best mean PSNR. The evaluation seeds are never used.
     python benchmarks/amount_weights.py [--experiment ct] [--n 16] [--out FILE]
 
 Prints each measurement and the ``reg_weights`` list for the axis's config block, and writes
-JSON (default ``benchmarks/results/<experiment>_amount_weights-cpu.json``).
+JSON (default ``benchmarks/results/<experiment>_amount_weights-<platform>.json``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_config  # noqa: E402
+from common import load_config, write  # noqa: E402
 from tv_baseline import problem_sets, tv  # noqa: E402
 
 from lio.analysis.provenance import provenance  # noqa: E402
@@ -101,11 +100,8 @@ def main(argv=None) -> dict:
     weights = [record["amounts"][spec.amount_label(a)]["chosen"] for a in amounts]
     record["reg_weights"] = weights
     record["provenance"] = provenance({"experiment": block})
+    write(record, f"{args.experiment}_amount_weights", args.out)
     print(f"observations.reg_weights for amounts {amounts}: {weights}")
-    out = Path(args.out or f"benchmarks/results/{args.experiment}_amount_weights-cpu.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {out}")
     return record
 
 

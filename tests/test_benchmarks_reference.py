@@ -40,3 +40,21 @@ def test_imaging_reference_quick_run_gives_every_row_an_interval(tmp_path):
     # TV in the box beats the clipped FBP on ellipses (a wrong scale or sign would not).
     assert numbers["methods"]["tv"]["own"]["psnr"]["mean"] > numbers["methods"]["classical"]["own"]["psnr"]["mean"]
     assert numbers["train_sizes"]["4"]["train_images"] == 4
+
+
+def test_amount_weights_walks_the_grid_until_the_best_weight_is_interior(tmp_path):
+    """benchmarks/amount_weights.py at test size: a weight per amount, each the best of its
+    trials with a worse trial on either side, and the list the config's reg_weights takes."""
+    import amount_weights
+    import yaml
+
+    overlay = tmp_path / "small.yaml"
+    overlay.write_text(yaml.safe_dump({"experiments": {"ct": {
+        "params": {"size": 16, "num_angles": 8}, "observations": {"amounts": [12, 4]}}}}))
+    record = amount_weights.main(["--configfile", str(overlay), "--n", "4", "--out", str(tmp_path / "w.json")])
+    assert list(record["amounts"]) == ["8", "12", "4"] and len(record["reg_weights"]) == 2
+    for found in record["amounts"].values():
+        trials = sorted(found["trials"], key=lambda t: t["reg_weight"])
+        best = [t["reg_weight"] for t in trials].index(found["chosen"])
+        assert 0 < best < len(trials) - 1 and found["psnr"] == max(t["psnr"] for t in trials)
+    assert json.loads((tmp_path / "w.json").read_text())["reg_weights"] == record["reg_weights"]

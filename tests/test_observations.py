@@ -225,3 +225,27 @@ def test_the_section_says_how_the_baseline_weight_moves_along_the_axis():
                            weights={"wavepacket": {"8": 3.2e-3, "2": 1.0e-3}})
     assert "from the most observations to the fewest: 0.001 at 2, 0.0032 at 8" in text
     assert "chosen again at each amount" not in amounts.section({"wavepacket": frame}, {}, ".", {})
+
+
+def test_an_image_axis_is_judged_on_the_own_estimates_because_the_refined_ones_tie():
+    """On a convex imaging objective every refined start ends at one minimum: the axis names the
+    best own estimate by PSNR (BFGS's own is its refined one), never a tie of refined rows."""
+    from lio.report.paper import amounts
+
+    frame = axis_table("90", "6", True, True)
+    frame["experiment"] = "ct"
+    for stage, method, amount, psnr in [("refined", m, a, 30.0) for m in ("bfgs", "reparameterized", "supervised")
+                                        for a in ("90", "6")] + [
+            ("unrefined", "bfgs", "90", 30.0), ("unrefined", "reparameterized", "90", 33.0),
+            ("unrefined", "supervised", "90", 25.0), ("unrefined", "bfgs", "6", 30.0),
+            ("unrefined", "reparameterized", "6", 20.0), ("unrefined", "supervised", "6", 26.0)]:
+        at = (frame["stage"] == stage) & (frame["method"] == method) & (frame["amount"] == amount)
+        frame.loc[at, ["psnr_mean", "psnr_low", "psnr_high"]] = [psnr, psnr - 0.5, psnr + 0.5]
+    found = amounts.findings(frame)
+    assert found["stage"] == "unrefined"
+    assert [(e["amount"], e["best"], e["separated"]) for e in found["per_amount"]] == [
+        ("90", "reparameterized", True), ("6", "bfgs", True)]
+    assert found["holds_up"] == "supervised" and found["shares"] == {}
+    text = amounts.paragraph(frame, "CT")
+    assert "the best own-estimate mean PSNR is Reparameterized" in text and "refined rows tie" in text
+    assert "own-estimate mean PSNR (dB)" in amounts.tabular(frame)

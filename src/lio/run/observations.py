@@ -172,16 +172,18 @@ def table(config: dict[str, Any], experiment: str, aggregate_paths: list[str]):
     return out
 
 
-def winners(frame) -> Any:
-    """Per amount and quantity (refined stage): the method with the best mean (``a = b`` when
-    several share it within ``TIE_RTOL``), its interval, the runner-up, and whether the two
-    intervals are disjoint (``separated``); otherwise the data do not tell them apart there."""
+def winners(frame, stage: str = "refined") -> Any:
+    """Per amount and quantity (of ``stage``: ``refined``, or ``unrefined`` for the methods' own
+    estimates, which on a convex imaging objective are what differs: refinement takes every
+    start to one minimum): the method with the best mean (``a = b`` when several share it
+    within ``TIE_RTOL``), its interval, the runner-up, and whether the two intervals are
+    disjoint (``separated``); otherwise the data do not tell them apart there."""
     import pandas as pd
 
     from lio.analysis.results import _method_order
 
     rows = []
-    refined = frame[frame["stage"] == "refined"]
+    refined = frame[frame["stage"] == stage]
     for quantity, lower_is_better in QUANTITIES.items():
         if f"{quantity}_mean" not in refined:
             continue

@@ -21,6 +21,7 @@ import pandas as pd
 from lio.report.paper.tex import latex_escape, method_label, percent, share_interval
 
 HAND_CRAFTED = ("bfgs",)  # the reference every share is taken against
+STAGE_WORDS = {"refined": "refined", "unrefined": "own-estimate"}
 
 
 def _learns(name: str) -> bool:
@@ -55,6 +56,13 @@ def quality(frame: pd.DataFrame) -> tuple[str, bool, str]:
     return "loss", True, "mean loss"
 
 
+def judged_stage(frame: pd.DataFrame) -> str:
+    """The stage an axis is judged on: the own estimates (``unrefined``; BFGS's own is its
+    refined one) on an image problem, whose convex objective sends every refined start to one
+    minimum; the refined estimates elsewhere, as Table 2."""
+    return "unrefined" if quality(frame)[0] == "psnr" else "refined"
+
+
 def _kind(best: str) -> str:
     """'hand-crafted', 'learned' or 'tie' for a winners entry (``a = b`` is a tie of several)."""
     names = best.split(" = ")
@@ -72,8 +80,9 @@ def findings(frame: pd.DataFrame) -> dict:
     from lio.run.observations import winners
 
     stem, lower, words = quality(frame)
+    stage = judged_stage(frame)
     order = ordered_amounts(frame)
-    best = winners(frame)
+    best = winners(frame, stage)
     best = best[best["quantity"] == stem].set_index("amount")
     per_amount = [
         {"amount": a, "best": best.loc[a, "best"], "separated": bool(best.loc[a, "separated"]),
@@ -88,7 +97,7 @@ def findings(frame: pd.DataFrame) -> dict:
     refined = frame[frame["stage"] == "refined"]
     learned = [m for m in dict.fromkeys(refined["method"]) if m not in HAND_CRAFTED]
     shares = {}
-    for method in learned:
+    for method in learned if stage == "refined" else []:  # refined shares of a convex objective: all ties
         rows = refined[refined["method"] == method].set_index("amount")
         shares[method] = {
             a: (rows.loc[a, "better"], rows.loc[a, "better_low"], rows.loc[a, "better_high"])
@@ -104,14 +113,20 @@ def findings(frame: pd.DataFrame) -> dict:
     fewest = order[-1]
     at_fewest = {m: s[fewest][0] for m, s in shares.items()
                  if _learns(m) and fewest in s and np.isfinite(s[fewest][0]) and fewest not in degenerate.get(m, {})}
+    if stage == "unrefined":  # on images: the learned own estimate of best quality at the fewest
+        judged = frame[(frame["stage"] == stage) & (frame["amount"] == fewest)]
+        judged = judged[[_learns(m) and fewest not in degenerate.get(m, {}) for m in judged["method"]]]
+        judged = judged[np.isfinite(judged[f"{stem}_mean"])]
+        at_fewest = dict(zip(judged["method"], judged[f"{stem}_mean"] * (-1 if lower else 1)))
     holds = max(at_fewest, key=at_fewest.get) if at_fewest else None
     closest = {}
     for a in (order[0], fewest):
-        rows = refined[(refined["amount"] == a) & np.isfinite(refined["error"])]
+        pool = frame[frame["stage"] == stage]
+        rows = pool[(pool["amount"] == a) & np.isfinite(pool["error"])]
         if len(rows):
             row = rows.loc[rows["error"].idxmin()]
             closest[a] = (row["method"], float(row["error"]))
-    return {"quantity": stem, "lower_is_better": lower, "words": words, "order": order,
+    return {"quantity": stem, "lower_is_better": lower, "words": words, "order": order, "stage": stage,
             "per_amount": per_amount, "crossovers": crossovers, "shares": shares, "holds_up": holds,
             "degenerate": degenerate, "closest": closest}
 
@@ -138,9 +153,13 @@ def paragraph(frame: pd.DataFrame, title: str) -> str:
         return f"{names} ({clear})"
 
     sentences = [
-        f"{title}, {label} from {order[0]} (most observed) to {order[-1]} (fewest): the best refined "
+        f"{title}, {label} from {order[0]} (most observed) to {order[-1]} (fewest): the best {STAGE_WORDS[found['stage']]} "
         f"{found['words']} is {best(first)} at {first['amount']} and {best(last)} at {last['amount']}."
     ]
+    if found["stage"] == "unrefined":
+        sentences.append("On this image problem the own estimates are compared (BFGS's own is its "
+                         "TV reconstruction): refinement takes every start to the one minimum of the "
+                         "convex objective, so the refined rows tie.")
     if found["crossovers"]:
         moves = "; ".join(f"from {a} ({k}) to {b} ({j})" for a, b, k, j in found["crossovers"])
         sentences.append(f"The best place changes hands between hand-crafted and learned {moves}.")
@@ -153,7 +172,7 @@ def paragraph(frame: pd.DataFrame, title: str) -> str:
                 f"{order[0]} and {_share(cells[order[-1]])} at {order[-1]}."
             )
     if found["closest"]:
-        sentences.append("Closest to the hidden truth (refined median error, box widths): " + "; ".join(
+        sentences.append(f"Closest to the hidden truth ({STAGE_WORDS[found['stage']]} median error, box widths): " + "; ".join(
             f"{method_label(m)} at {a} ({error:.3f})" for a, (m, error) in found["closest"].items()) + ".")
     for method, cells in found["degenerate"].items():
         where = ", ".join(f"{a} ({k} of {g})" for a, (k, g) in cells.items())
@@ -162,7 +181,12 @@ def paragraph(frame: pd.DataFrame, title: str) -> str:
             "outside the prior's box, or collapsed; Section~\\ref{sec:health}): its numbers there "
             "measure a pathology, not the method."
         )
-    if found["holds_up"]:
+    if found["holds_up"] and found["stage"] == "unrefined":
+        sentences.append(
+            f"At the fewest observations the learned method without degenerate runs of best own "
+            f"{found['words']} is {method_label(found['holds_up'])}."
+        )
+    elif found["holds_up"]:
         sentences.append(
             f"At the fewest observations the learned method without degenerate runs most often "
             f"better than BFGS is {method_label(found['holds_up'])}."
@@ -180,12 +204,14 @@ def headline(tables: dict[str, pd.DataFrame], titles: dict[str, str]) -> str:
         label = latex_escape(str(frame.iloc[0]["label"]))
         text = (
             f"on {titles.get(experiment, latex_escape(experiment))}{{}} ({label} {first['amount']} to {last['amount']}) "
-            f"the best refined {found['words']} belongs to "
+            f"the best {STAGE_WORDS[found['stage']]} {found['words']} belongs to "
             f"{' and '.join(method_label(m) for m in first['best'].split(' = '))} ({first['kind']}) at the most and "
             f"{' and '.join(method_label(m) for m in last['best'].split(' = '))} ({last['kind']}) at the fewest"
         )
         held = found["holds_up"]
-        if held and last["amount"] in found["shares"].get(held, {}):
+        if held and found["stage"] == "unrefined":
+            text += f"; of the learned methods {method_label(held)}'s own estimate is the best at the fewest"
+        elif held and last["amount"] in found["shares"].get(held, {}):
             text += (f"; of the learned methods {method_label(held)} holds up best, better than BFGS on "
                      f"{_share(found['shares'][held][last['amount']])} at the fewest")
         parts.append(text)
@@ -195,11 +221,18 @@ def headline(tables: dict[str, pd.DataFrame], titles: dict[str, str]) -> str:
             "(Section~\\ref{sec:amounts}): " + "; ".join(parts) + ".")
 
 
+def mean_cell(row, stem: str) -> str:
+    """``mean [low, high]`` of one table row (a Series or a dict) for the column stem."""
+    return f"{row[f'{stem}_mean']:.4g} [{row[f'{stem}_low']:.4g}, {row[f'{stem}_high']:.4g}]"
+
+
 def tabular(frame: pd.DataFrame) -> str:
     """Amount x method rows, refined: better than BFGS (own and refined), the quality mean with
     its interval, the median error to the truth (box-normalised) of own and refined, and the
     method's own degenerate runs of all runs (``lio.analysis.health``)."""
     stem, _, words = quality(frame)
+    judged = judged_stage(frame)
+    words = f"{STAGE_WORDS[judged]} {words}"
     unit = " (dB)" if stem == "psnr" else ""
     lines = [
         r"\begin{tabular}{llrlrrrr}",
@@ -221,7 +254,7 @@ def tabular(frame: pd.DataFrame) -> str:
                 method_label(row.method),
                 "--" if hand or mine is None else percent(mine["better"]),
                 "--" if hand else f"{percent(row.better)} [{percent(row.better_low)}, {percent(row.better_high)}]",
-                f"{getattr(row, f'{stem}_mean'):.4g} [{getattr(row, f'{stem}_low'):.4g}, {getattr(row, f'{stem}_high'):.4g}]",
+                mean_cell(mine if judged == "unrefined" and mine is not None else row._asdict(), stem),
                 "--" if mine is None or not np.isfinite(mine["error"]) else f"{mine['error']:.3f}",
                 "--" if not np.isfinite(row.error) else f"{row.error:.3f}",
                 "--" if mine is None else f"{int(mine['degenerate'])}/{int(mine['groups'])}",

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from lio.run.observations import judged_stage  # noqa: E402
 from lio.report.figures import (  # noqa: E402
     METHOD_LABELS,
     RESULT_FIGSIZE,
@@ -83,8 +84,8 @@ def _amount_order(frame) -> list[str]:
     return [row.amount for row in ordered]
 
 
-def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[str]) -> None:
-    refined = frame[frame["stage"] == "refined"]
+def _observation_axes(ax, frame, column: str, log: bool, legend_methods: list[str], stage: str = "refined") -> None:
+    refined = frame[frame["stage"] == stage]
     order = _amount_order(frame)
     position = {amount: i for i, amount in enumerate(order)}
     methods = [m for m in dict.fromkeys(refined["method"]) if not (column == "better" and m == "bfgs")]
@@ -122,7 +123,9 @@ def observations(frame, png: str, pdf: str):
     PSNR, the median error to the truth in box widths (comparable across amounts, unlike the
     loss)."""
     _style()
-    columns = ["better"] + [q for q in ("loss", "psnr", "ssim", "relative_error") if f"{q}_mean" in frame]
+    stage = judged_stage(frame)  # an image problem: the own estimates (the refined ones tie)
+    columns = ["better"] if stage == "refined" else []
+    columns += [q for q in ("loss", "psnr", "ssim", "relative_error") if f"{q}_mean" in frame]
     if "psnr_mean" not in frame and "error" in frame:
         columns.append("error")
     rows = -(-len(columns) // 3)  # at most three panels to a row, so that they print legibly
@@ -134,10 +137,11 @@ def observations(frame, png: str, pdf: str):
     legend_methods: list[str] = []
     for ax, column in zip(axes, columns):
         title, log = OBSERVATION_PANELS[column]
-        _observation_axes(ax, frame, column, log, legend_methods)
+        _observation_axes(ax, frame, column, log, legend_methods, stage)
         ax.set_title(title, fontsize="small")
         ax.set_xlabel(f"{head['parameter']}", fontsize="small")
-    figure.suptitle(f"{head['experiment']}: refined quality against {head['label']} (95% CI)", fontsize="medium")
+    words = "refined" if stage == "refined" else "own-estimate"
+    figure.suptitle(f"{head['experiment']}: {words} quality against {head['label']} (95% CI)", fontsize="medium")
     handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
     figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
                   ncol=min(len(handles), 4), frameon=False, fontsize="small")
@@ -146,7 +150,7 @@ def observations(frame, png: str, pdf: str):
 
 
 def observations_summary(frames: list, png: str, pdf: str):
-    """Every experiment's axis in one figure: its main quality (PSNR where it has one, else the
+    """Every experiment's axis in one figure: its main quality (own-estimate PSNR where it has one, else the
     refined better-than-BFGS share: losses of different amounts sum different numbers of
     residuals) against the amount, per method, most observed on the left."""
     _style()
@@ -155,14 +159,14 @@ def observations_summary(frames: list, png: str, pdf: str):
     for ax, frame in zip(axes[0], frames):
         column = "psnr" if "psnr_mean" in frame else "better"
         title, log = OBSERVATION_PANELS[column]
-        _observation_axes(ax, frame, column, log, legend_methods)
+        _observation_axes(ax, frame, column, log, legend_methods, judged_stage(frame))
         head = frame.iloc[0]
         ax.set_title(f"{head['experiment']}: {title}", fontsize="small")
         ax.set_xlabel(f"{head['label']}", fontsize="small")
     handles = [matplotlib.lines.Line2D([], [], color=_color(m), marker="o", ms=3) for m in legend_methods]
     figure.legend(handles, [METHOD_LABELS.get(m, m) for m in legend_methods], loc="lower center",
                   ncol=min(len(handles), 4), frameon=False, fontsize="small")
-    figure.suptitle("Refined quality against the amount observed, most observed on the left (95% CI)",
-                    fontsize="medium")
+    figure.suptitle("Quality against the amount observed (images: own estimates; else refined), most observed "
+                    "on the left (95% CI)", fontsize="medium")
     sns.despine(figure)
     _save(figure, png, pdf, rect=(0, 0.1 + 0.06 * (len(handles) > 4), 1, 1))

@@ -172,6 +172,14 @@ def table(config: dict[str, Any], experiment: str, aggregate_paths: list[str]):
     return out
 
 
+def judged_stage(frame) -> str:
+    """The stage an axis is judged on: the own estimates (``unrefined``; BFGS's own is its
+    refined one) on an image problem (a table with PSNR), whose convex objective sends every
+    refined start to one minimum; the refined estimates elsewhere, as Table 2."""
+    has_psnr = "psnr_mean" in frame and np.isfinite(frame["psnr_mean"]).any()
+    return "unrefined" if has_psnr else "refined"
+
+
 def winners(frame, stage: str = "refined") -> Any:
     """Per amount and quantity (of ``stage``: ``refined``, or ``unrefined`` for the methods' own
     estimates, which on a convex imaging objective are what differs: refinement takes every

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lio.report.paper.tex import latex_escape, method_label, percent, share_interval
+from lio.run.observations import judged_stage
 
 HAND_CRAFTED = ("bfgs",)  # the reference every share is taken against
 STAGE_WORDS = {"refined": "refined", "unrefined": "own-estimate"}
@@ -55,12 +56,6 @@ def quality(frame: pd.DataFrame) -> tuple[str, bool, str]:
         return "psnr", False, "mean PSNR"
     return "loss", True, "mean loss"
 
-
-def judged_stage(frame: pd.DataFrame) -> str:
-    """The stage an axis is judged on: the own estimates (``unrefined``; BFGS's own is its
-    refined one) on an image problem, whose convex objective sends every refined start to one
-    minimum; the refined estimates elsewhere, as Table 2."""
-    return "unrefined" if quality(frame)[0] == "psnr" else "refined"
 
 
 def _kind(best: str) -> str:

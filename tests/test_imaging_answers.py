@@ -21,6 +21,7 @@ def test_the_winner_is_the_highest_psnr_and_the_sentence_says_whether_its_interv
         _row("learned_gradient", "refined", 35.1, 34.1, 36.1, 1.0),
     ])
     text = answers(table, ["ct"], {"ct": "CT"}, ["MRI"])
+    assert text.startswith("\\textbf{CT.} By mean PSNR")
     own = text.split("Against")[0]
     assert "37.00 [36.50, 37.50]" in own and "clears the runner-up's" in own
     assert "clearly above it: " in text and "clearly below it: " in text

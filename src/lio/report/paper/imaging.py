@@ -30,6 +30,16 @@ def own_rows(table: pd.DataFrame, experiment: str) -> pd.DataFrame:
     return pd.concat([bfgs, own]).dropna(subset=["psnr"])
 
 
+def label(method: str) -> str:
+    """A method's name on an imaging problem: BFGS on the regularised loss is the TV reconstruction."""
+    return "the TV reconstruction (BFGS)" if method == "bfgs" else method_label(method)
+
+
+def owner(method: str) -> str:
+    """Whose estimate (LaTeX): ``Supervised's``, or the TV reconstruction itself for BFGS."""
+    return label(method) if method == "bfgs" else f"{method_label(method)}'s"
+
+
 def ranking_sentence(rows: pd.DataFrame, what: str) -> str:
     """Which method has the highest mean PSNR among ``rows``, and whether its 95 % interval
     clears the runner-up's (LaTeX)."""
@@ -37,13 +47,13 @@ def ranking_sentence(rows: pd.DataFrame, what: str) -> str:
     if ranked.empty:
         return ""
     best = ranked.iloc[0]
-    text = f"By mean PSNR to the hidden truth, the best {what} is {method_label(best.method)}'s, {with_interval(best, 'psnr', 2)}\\,dB"
+    text = f"By mean PSNR to the hidden truth, the best {what} is {owner(best.method)}, {with_interval(best, 'psnr', 2)}\\,dB"
     if len(ranked) == 1:
         return text + "."
     second = ranked.iloc[1]
     clears = np.isfinite(best.get("psnr_low", np.nan)) and best["psnr_low"] > second.get("psnr_high", np.inf)
     relation = "clears" if clears else "overlaps"
-    return (text + f"; its interval {relation} the runner-up's, {method_label(second.method)} at "
+    return (text + f"; its interval {relation} the runner-up's, {label(second.method)} at "
             f"{with_interval(second, 'psnr', 2)}\\,dB.")
 
 
@@ -78,7 +88,7 @@ def answers(
         rows = table[table["experiment"] == experiment]
         refined = rows[rows["stage"] == "refined"].dropna(subset=["psnr"])
         paragraphs.append(
-            f"\textbf{{{titles.get(experiment, experiment)}.}} "
+            f"\\textbf{{{titles.get(experiment, experiment)}.}} "
             + ranking_sentence(own_rows(table, experiment), "own estimate") + " "
             + baseline_sentence(table, experiment) + " "
             + ranking_sentence(refined, "estimate after BFGS refinement")
@@ -161,7 +171,7 @@ def headline(table: pd.DataFrame, experiments: Sequence[str], titles: dict[str, 
             continue
         best = own.sort_values("psnr", ascending=False).iloc[0]
         text = (f"on {titles.get(experiment, experiment)}{{}} the best reconstruction by PSNR is "
-                f"{method_label(best.method)}'s, {with_interval(best, 'psnr', 2)}\\,dB")
+                f"{owner(best.method)}, {with_interval(best, 'psnr', 2)}\\,dB")
         base = own[own["method"] == "bfgs"]
         if best.method != "bfgs" and not base.empty:
             b = base.iloc[0]

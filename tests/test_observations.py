@@ -224,6 +224,7 @@ def test_the_section_says_how_the_baseline_weight_moves_along_the_axis():
     text = amounts.section({"wavepacket": frame}, {}, ".", {"wavepacket": "Wave packet"},
                            weights={"wavepacket": {"8": 3.2e-3, "2": 1.0e-3}})
     assert "from the most observations to the fewest: 0.001 at 2, 0.0032 at 8" in text
+    assert "(\\texttt{benchmarks/amount\\_weights.py})" in text
     assert "chosen again at each amount" not in amounts.section({"wavepacket": frame}, {}, ".", {})
 
 

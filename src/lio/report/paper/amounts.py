@@ -57,7 +57,6 @@ def quality(frame: pd.DataFrame) -> tuple[str, bool, str]:
     return "loss", True, "mean loss"
 
 
-
 def _kind(best: str) -> str:
     """'hand-crafted', 'learned' or 'tie' for a winners entry (``a = b`` is a tie of several)."""
     names = best.split(" = ")

@@ -223,26 +223,30 @@ def winners(frame, stage: str = "refined") -> Any:
 
 
 def markdown(frame, best) -> str:
-    """The axis's table: per amount and method, refined better-than-BFGS and the quantities."""
+    """The axis's table: per amount and method, better-than-BFGS and the quantities of the stage
+    the axis is judged on (``judged_stage``: the own estimates on an image problem)."""
     from lio.analysis.metrics import percent
 
+    stage = judged_stage(frame)
+    words = "refined" if stage == "refined" else "own estimates (BFGS's own is its refined one)"
     head = frame.iloc[0]
     quantities = [q for q in QUANTITIES if f"{q}_mean" in frame]
     direction = "more" if head["increases_observations"] else "fewer"
     lines = [
         f"**{head['experiment']}**: quality against {head['label']} ({head['parameter']}; a larger "
-        f"value observes {direction}), refined, means with 95% bootstrap intervals",
+        f"value observes {direction}), {words}, means with 95% bootstrap intervals",
         "",
         "| " + " | ".join([head["parameter"], "method", "better than BFGS", *quantities]) + " |",
         "|" + "---|" * (3 + len(quantities)),
     ]
-    for row in frame[frame["stage"] == "refined"].sort_values(["amount_index"]).itertuples():
+    for row in frame[frame["stage"] == stage].sort_values(["amount_index"]).itertuples():
         better = "–" if row.method == "bfgs" else (
             f"{percent(row.better)} [{percent(row.better_low)}, {percent(row.better_high)}]")
         cells = [f"{getattr(row, f'{q}_mean'):.4g} [{getattr(row, f'{q}_low'):.4g}, "
                  f"{getattr(row, f'{q}_high'):.4g}]" for q in quantities]
         lines.append("| " + " | ".join([row.amount, row.method, better, *cells]) + " |")
-    lines += ["", "**best method per amount** (refined mean; * its interval is disjoint from the runner-up's)", "",
+    lines += ["", f"**best method per amount** ({'refined' if stage == 'refined' else 'own-estimate'} mean; "
+              "* its interval is disjoint from the runner-up's)", "",
               "| " + head["parameter"] + " | " + " | ".join(quantities) + " |",
               "|---|" + "---|" * len(quantities)]
     for amount, block in best.groupby("amount_index", sort=True):
@@ -276,7 +280,7 @@ def write(config: dict[str, Any], experiment: str, aggregate_paths: list[str], o
     from lio.core.atomic import write_atomically
 
     frame = table(config, experiment, aggregate_paths)
-    best = winners(frame)
+    best = winners(frame, judged_stage(frame))
     write_atomically(out["csv"], frame.to_csv(index=False, float_format="%.6g"))
     write_atomically(out["winners"], best.to_csv(index=False, float_format="%.6g"))
     write_atomically(out["markdown"], markdown(frame, best))

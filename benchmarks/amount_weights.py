@@ -11,7 +11,7 @@ chooses the weight of best mean PSNR. The evaluation seeds are never used.
 
     python benchmarks/amount_weights.py [--experiment ct] [--n 16] [--out FILE]
 
-Prints each measurement and the ``reg_weights`` list for the axis's config block, and writes
+Prints each measurement and the ``reg_weights`` mapping for the axis's config block, and writes
 JSON (default ``benchmarks/results/<experiment>_amount_weights-<platform>.json``).
 """
 
@@ -97,7 +97,7 @@ def main(argv=None) -> dict:
         label = f"{axis.parameter} {spec.amount_label(amount)}"
         record["amounts"][spec.amount_label(amount)] = best_weight(problem, sets, name, settings, start, label)
         print(f"{label}: chosen weight {record['amounts'][spec.amount_label(amount)]['chosen']:.1e}", flush=True)
-    weights = [record["amounts"][spec.amount_label(a)]["chosen"] for a in amounts]
+    weights = {a: record["amounts"][spec.amount_label(a)]["chosen"] for a in amounts}
     record["reg_weights"] = weights
     record["provenance"] = provenance({"experiment": block})
     write(record, f"{args.experiment}_amount_weights", args.out)

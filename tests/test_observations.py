@@ -39,17 +39,16 @@ def test_each_amount_is_an_experiment_whose_path_carries_it():
 
 
 def test_the_regularisation_weight_is_chosen_again_at_each_amount():
-    """reg_weights: one weight per amount, in the amounts' order; without it every amount keeps
-    the experiment's own weight. A list of the wrong length, or on a problem without a weight,
-    is named in one line."""
-    blocks = observations.experiments(config(reg_weights=[1e-3, 3e-3]))
+    """reg_weights maps an amount to its weight; an amount without an entry (a later config that
+    changes the amounts) keeps the experiment's own. On a problem without a weight it is named."""
+    blocks = observations.experiments(config(reg_weights={30: 1e-3, 15: 3e-3}))
     assert blocks["ct/amount30"]["params"]["reg_weight"] == 1e-3
     assert blocks["ct/amount15"]["params"]["reg_weight"] == 3e-3
     assert "reg_weight" not in observations.experiments(config())["ct/amount15"]["params"]
-    [message] = observations.problems_in(config(reg_weights=[1e-3]))
-    assert "reg_weights: expected one weight per amount (2" in message and "got 1" in message
-    assert "reg_weight" not in observations.experiments(config(reg_weights=[1e-3]))["ct/amount15"]["params"]
-    [message] = observations.problems_in(config("wavepacket", "wavepacket", amounts=[1.0, 0.5], reg_weights=[1, 2]))
+    partial = observations.experiments(config(reg_weights={30: 1e-3, 90: 2e-3}))
+    assert "reg_weight" not in partial["ct/amount15"]["params"]
+    assert observations.problems_in(config(reg_weights={30: 1e-3, 90: 2e-3})) == []
+    [message] = observations.problems_in(config("wavepacket", "wavepacket", amounts=[1.0, 0.5], reg_weights={1.0: 1}))
     assert "has no reg_weight" in message
 
 
@@ -224,7 +223,6 @@ def test_the_section_says_how_the_baseline_weight_moves_along_the_axis():
     text = amounts.section({"wavepacket": frame}, {}, ".", {"wavepacket": "Wave packet"},
                            weights={"wavepacket": {"8": 3.2e-3, "2": 1.0e-3}})
     assert "from the most observations to the fewest: 0.001 at 2, 0.0032 at 8" in text
-    assert "(\\texttt{benchmarks/amount\\_weights.py})" in text
     assert "chosen again at each amount" not in amounts.section({"wavepacket": frame}, {}, ".", {})
 
 

@@ -180,7 +180,7 @@ class Axis:
     ns: tuple
     seeds: tuple
     methods: tuple
-    reg_weights: tuple = ()  # the regulariser's weight per amount (empty: the experiment's own)
+    reg_weights: tuple = ()  # (amount, weight) pairs: the regulariser's weight at those amounts
 
     def experiment_names(self) -> list[str]:
         return [amount_name(self.experiment, amount) for amount in self.amounts]
@@ -217,7 +217,7 @@ def axes_in(config: dict[str, Any]) -> dict[str, Axis]:
             ns=tuple(options.get("ns", block.get("ns", ()))),
             seeds=tuple(options.get("seeds", block.get("seeds", ()))),
             methods=tuple(options.get("methods", list(block.get("methods", {})))),
-            reg_weights=tuple(options.get("reg_weights", ())),
+            reg_weights=tuple((float(a), float(w)) for a, w in (options.get("reg_weights") or {}).items()),
         )
     return found
 
@@ -239,16 +239,15 @@ def amount_blocks(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for axis in axes_in(config).values():
         base = config["experiments"][axis.experiment]
         cls = _problem_class(base)
-        # A list of another length is named by lio.run.observations.problems_in, not applied.
-        weights = dict(zip(axis.amounts, axis.reg_weights)) if len(axis.reg_weights) == len(axis.amounts) else {}
+        weights = dict(axis.reg_weights)  # an amount without an entry keeps params.reg_weight
         for amount in axis.amounts:
             block = copy.deepcopy(base)
             block.pop("observations")
             block.pop("figures", None)  # the axis draws its own figure, not the four panels
             block["methods"] = {m: copy.deepcopy(base["methods"].get(m) or {}) for m in axis.methods}
             block["params"] = {**(base.get("params") or {}), axis.parameter: _amount_value(cls, axis.parameter, amount)}
-            if amount in weights:  # a weight tuned for the base amount is wrong at another (issue 39)
-                block["params"]["reg_weight"] = float(weights[amount])
+            if float(amount) in weights:  # a weight tuned for the base amount is wrong at another (issue 39)
+                block["params"]["reg_weight"] = weights[float(amount)]
             block["ns"], block["seeds"] = list(axis.ns), list(axis.seeds)
             # A study-like block: lio.run.studies.base_of and the calibration lookup see the base.
             block["study"] = {"name": f"observations_{axis.experiment}", "setting": f"params.{axis.parameter}",

@@ -267,7 +267,7 @@ def weights_sentence(frame: pd.DataFrame, weights: dict[str, float] | None) -> s
     if not cells:
         return ""
     return (" The classical baseline's regulariser weight was chosen again at each amount, by "
-            "mean PSNR on the calibration set (\\texttt{benchmarks/amount\\_weights.py}), from the "
+            "mean PSNR on the calibration set, from the "
             "most observations to the fewest: " + ", ".join(cells) + "; each learned method trains "
             "again at each amount.")
 

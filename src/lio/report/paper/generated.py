@@ -146,8 +146,7 @@ def write_generated(
             layout.directory,
             {e: macro(e, "Title") for e in experiments},
             layout.configured_axes,
-            {e: {spec.amount_label(a): w for a, w in zip(axis.amounts, axis.reg_weights)}
-             for e, axis in spec.axes_in(config).items() if len(axis.reg_weights) == len(axis.amounts)},
+            {e: {spec.amount_label(a): w for a, w in axis.reg_weights} for e, axis in spec.axes_in(config).items()},
         ),
     }
     for name, text in texts.items():

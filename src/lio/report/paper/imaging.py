@@ -148,7 +148,7 @@ def imaging_tabular(table: pd.DataFrame, experiments: Sequence[str]) -> str:
                     method_label(method),
                     STAGE_LABELS[stage],
                     with_interval(r, "psnr", 2),
-                    with_interval(r, "ssim", 3),
+                    f"{r.ssim:.3f}",
                     f"{r.relative_error:.3f}",
                     pct(r.get("better_psnr", np.nan)),
                     pct(r.get("equal_psnr", np.nan)),

@@ -97,11 +97,11 @@ def main(argv=None) -> dict:
         label = f"{axis.parameter} {spec.amount_label(amount)}"
         record["amounts"][spec.amount_label(amount)] = best_weight(problem, sets, name, settings, start, label)
         print(f"{label}: chosen weight {record['amounts'][spec.amount_label(amount)]['chosen']:.1e}", flush=True)
-    weights = {a: record["amounts"][spec.amount_label(a)]["chosen"] for a in amounts}
+    weights = {spec.amount_label(a): record["amounts"][spec.amount_label(a)]["chosen"] for a in amounts}
     record["reg_weights"] = weights
     record["provenance"] = provenance({"experiment": block})
     write(record, f"{args.experiment}_amount_weights", args.out)
-    print(f"observations.reg_weights for amounts {amounts}: {weights}")
+    print("observations.reg_weights: {" + ", ".join(f"{a}: {w:.1e}" for a, w in weights.items()) + "}")
     return record
 
 

@@ -25,7 +25,7 @@ rule solve_group_seeds0_1:
     wildcards: problem=studies/billiards_ball_jitter/v1, method=bfgs, n=16
 [Mon Dec  7 20:56:16 2026]
 rule solve:
-    wildcards: problem=ct, method=supervised, n=16, seed=0
+    wildcards: problem=mri, method=supervised, n=16, seed=0
 [Mon Dec  7 20:56:16 2026]
 localrule all:
     input: results/table2.csv
@@ -63,7 +63,7 @@ def test_a_job_is_priced_from_the_record_and_an_unmeasured_one_is_said_so(config
     # The study's chunk of two seeds is priced as two of its base experiment's runs.
     assert rows["billiards", "bfgs"]["seconds"] == pytest.approx(3 * one)
     assert rows["billiards", "bfgs"]["source"] == "the record"
-    assert rows["ct", "supervised"]["priced"] == 0 and result["unpriced_jobs"] == 1
+    assert rows["mri", "supervised"]["priced"] == 0 and result["unpriced_jobs"] == 1
     assert result["counted_not_priced"] == {"all": 1}
     assert "not measured" in cost.markdown(result) and "1 solve and calibration jobs" in cost.summary(result)
 

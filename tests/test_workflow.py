@@ -157,12 +157,12 @@ def test_the_observation_axis_runs_every_amount_and_tabulates_quality_against_it
     experiment whose paths carry the amount, and the axis's table, amount aggregate, figure and
     the summary come out of the default target."""
     for amount, weight in ((8, 1.0e-3), (4, 3.2e-3)):  # each amount with its own TV weight (reg_weights)
-        run = open_dataset(finished / f"results/ct/amount{amount}/reparameterized/n4/seed0/result.nc")
+        run = open_dataset(finished / f"results/ct/amount{amount}/supervised/n4/seed0/result.nc")
         assert np.isfinite(run["psnr_refined"]).all()
         assert f'"num_angles": {amount}' in run.attrs["config"]
         assert json.loads(run.attrs["config"])["params"]["reg_weight"] == weight
     table = pd.read_csv(finished / "results/ct/observations/table.csv", dtype={"amount": str})
-    assert set(table["amount"]) == {"8", "4"} and set(table["method"]) == {"bfgs", "reparameterized"}
+    assert set(table["amount"]) == {"8", "4"} and set(table["method"]) == {"bfgs", "supervised"}
     refined = table[table["stage"] == "refined"].set_index(["amount", "method"])
     for column in ("loss_mean", "psnr_mean", "psnr_low", "psnr_high", "ssim_mean", "relative_error_mean"):
         assert refined[column].notna().all(), column
